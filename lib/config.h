@@ -1,0 +1,54 @@
+// Strict reading of JSON configs: every field is type-checked and unknown fields are errors
+// that name the file and the field, so a typo never silently falls back to a default.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace ds {
+
+using Json = nlohmann::json;
+
+// Parses a JSON file; throws InputError("<path>: ...") if it is missing or not valid JSON.
+Json read_json_file(const std::string& path);
+
+// A view of one JSON object inside a config file. Reads fields with defaults and remembers
+// which ones were read; finish() rejects the rest.
+class ConfigObject {
+ public:
+  // `file` names the config file in messages; `prefix` is the object's dotted path ("" at top).
+  ConfigObject(const Json& json, std::string file, std::string prefix = "");
+
+  bool has(const std::string& key) const;
+  std::string get_string(const std::string& key, const std::string& fallback);
+  double get_number(const std::string& key, double fallback);
+  int64_t get_int(const std::string& key, int64_t fallback);
+  bool get_bool(const std::string& key, bool fallback);
+  std::vector<int64_t> get_int_list(const std::string& key, const std::vector<int64_t>& fallback);
+  // A nested object; an empty one when the key is absent.
+  ConfigObject get_object(const std::string& key);
+
+  // Range checks that fail with a message naming the field.
+  double get_fraction(const std::string& key, double fallback, bool allow_zero);
+  int64_t get_positive_int(const std::string& key, int64_t fallback);
+  std::string get_choice(const std::string& key, const std::string& fallback,
+                         const std::vector<std::string>& choices);
+
+  // Throws InputError naming the first field that was never read.
+  void finish() const;
+
+  std::string field_name(const std::string& key) const;
+  [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
+
+ private:
+  const Json* find(const std::string& key);
+  Json json_;
+  std::string file_;
+  std::string prefix_;
+  std::set<std::string> used_;
+};
+
+}  // namespace ds

@@ -1,0 +1,67 @@
+// TorchScript model files: c10::Error on load becomes a one-line InputError.
+#include "model_io.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "errors.h"
+#include "files.h"
+#include "sha256.h"
+
+namespace ds {
+
+const char* const kModelInfoFile = "deepsigns.json";
+
+std::vector<int64_t> LoadedModel::input_shape() const {
+  if (!info.contains("input_shape") || !info["input_shape"].is_array()) {
+    fail_input(path, "the model does not record its input shape (pass it explicitly)");
+  }
+  return info["input_shape"].get<std::vector<int64_t>>();
+}
+
+int64_t LoadedModel::num_classes() const {
+  if (!info.contains("num_classes")) fail_input(path, "the model does not record its classes");
+  return info["num_classes"].get<int64_t>();
+}
+
+LoadedModel load_model(const std::string& path) {
+  LoadedModel m;
+  m.path = path;
+  if (!std::filesystem::is_regular_file(path)) fail_input(path, "no such model file");
+  m.sha256 = sha256_file(path);
+  torch::jit::ExtraFilesMap extra{{kModelInfoFile, ""}};
+  try {
+    m.module = torch::jit::load(path, c10::nullopt, extra);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    fail_input(path, "not a loadable TorchScript model (" + what + ")");
+  }
+  const std::string& text = extra[kModelInfoFile];
+  if (!text.empty()) {
+    try {
+      m.info = Json::parse(text);
+    } catch (const Json::parse_error&) {
+      fail_input(path, std::string("corrupt ") + kModelInfoFile + " inside the model");
+    }
+  }
+  return m;
+}
+
+void save_model(const torch::jit::Module& module, const Json& info, const std::string& path) {
+  torch::jit::ExtraFilesMap extra{{kModelInfoFile, info.dump(2)}};
+  // Saving to a stream keeps the archive's internal folder name fixed ("archive"); saving to a
+  // path would embed the temporary file's name and make the bytes differ between runs.
+  std::ostringstream bytes;
+  try {
+    module.save(bytes, extra);
+  } catch (const c10::Error& e) {
+    std::string what = e.what();
+    fail_input(path, "cannot save model: " + what.substr(0, what.find('\n')));
+  }
+  write_file_atomically(path, bytes.str());
+}
+
+torch::jit::Module clone_model(const torch::jit::Module& module) { return module.deepcopy(); }
+
+}  // namespace ds

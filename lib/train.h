@@ -1,0 +1,96 @@
+// The training loop shared by ds-train and every tool that fine-tunes: optimizers, learning-rate
+// schedules, seeded epochs over in-memory data, and evaluation.
+#pragma once
+
+#include <torch/torch.h>
+#include <torch/script.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "data.h"
+#include "zoo.h"
+
+namespace ds {
+
+struct OptimizerSpec {
+  std::string name = "adam";  // sgd | adam | rmsprop
+  double lr = 1e-3;
+  double momentum = 0.0;      // sgd and rmsprop
+  bool nesterov = false;      // sgd
+  double weight_decay = 0.0;
+  std::string schedule = "none";  // none | step | cosine (per epoch)
+  int64_t step_size = 10;         // step: epochs between decays
+  double gamma = 0.1;             // step: decay factor
+};
+
+struct TrainConfig {
+  ArchSpec arch;
+  DataSpec data;
+  OptimizerSpec optimizer;
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  int64_t eval_batch_size = 1000;  // evaluation only; does not change results
+  uint64_t seed = 1;               // initial weights, data order, dropout
+  int threads = 1;                 // intra-op and BLAS threads; results depend on it
+};
+
+OptimizerSpec parse_optimizer_spec(ConfigObject obj);
+Json optimizer_spec_to_json(const OptimizerSpec& spec);
+TrainConfig parse_train_config(const Json& json, const std::string& file);
+Json train_config_to_json(const TrainConfig& config);
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSpec& spec,
+                                                        const std::vector<torch::Tensor>& params);
+// Learning rate for `epoch` (0-based) of `total` under the spec's schedule.
+double scheduled_lr(const OptimizerSpec& spec, int64_t epoch, int64_t total);
+void set_lr(torch::optim::Optimizer& optimizer, double lr);
+
+// All parameters, marked as requiring gradients.
+std::vector<torch::Tensor> trainable_parameters(const torch::jit::Module& model);
+
+// Top-1 accuracy in [0, 1], in eval mode under InferenceMode; restores the training flag.
+double evaluate_accuracy(torch::jit::Module& model, const Dataset& data, int64_t batch_size);
+
+// Per-batch loss: receives the batch and returns {loss, logits}.
+struct StepOutput {
+  torch::Tensor loss;
+  torch::Tensor logits;
+};
+using StepFn = std::function<StepOutput(const torch::Tensor& x, const torch::Tensor& y)>;
+
+struct EpochStats {
+  int64_t epoch = 0;
+  double loss = 0;            // mean over samples
+  double train_accuracy = 0;  // on the training batches as seen (train mode)
+  double test_accuracy = -1;  // -1 when not evaluated
+  double lr = 0;
+  double seconds = 0;         // training time of the epoch, evaluation excluded
+  double samples_per_second = 0;
+};
+Json epoch_stats_to_json(const EpochStats& s);
+
+// One pass over `data` in a seeded order. `step` computes the loss; the optimizer steps it.
+EpochStats run_epoch(torch::jit::Module& model, torch::optim::Optimizer& optimizer,
+                     const Dataset& data, int64_t batch_size, uint64_t order_seed,
+                     const StepFn& step, const std::string& label);
+
+// Cross-entropy step on the model's logits.
+StepFn cross_entropy_step(torch::jit::Module& model);
+
+struct TrainResult {
+  torch::jit::Module model;
+  std::vector<EpochStats> epochs;
+  double test_accuracy = 0;
+  double train_seconds = 0;
+  InputSpec input;
+};
+
+// Builds the configured architecture for `data` and trains it. Deterministic for a given
+// config, data and thread count.
+TrainResult train_model(const TrainConfig& config, const DataSplits& data);
+
+}  // namespace ds

@@ -1,0 +1,74 @@
+// ds-train's job, kept out of the tool so tests can call it in-process.
+#include "train_job.h"
+
+#include <cstdio>
+
+#include "model_io.h"
+#include "report.h"
+#include "runtime.h"
+
+namespace ds {
+
+Json describe_model(const ArchSpec& arch, const InputSpec& input, torch::jit::Module& model) {
+  Json taps = Json::array();
+  for (const TapInfo& t : list_taps(model, input.shape)) {
+    taps.push_back(Json{{"name", t.name}, {"shape", t.shape}, {"width", t.width}});
+  }
+  return Json{{"format", "deepsigns-model"},
+              {"format_version", 1},
+              {"arch", arch_spec_to_json(arch)},
+              {"input_shape", input.shape},
+              {"num_classes", input.num_classes},
+              {"normalization", {{"mean", input.mean}, {"std", input.std}}},
+              {"taps", taps},
+              {"provenance", Json::array()}};
+}
+
+Json run_train_job(const TrainJob& job) {
+  Stopwatch total;
+  set_threads(job.config.threads);
+  Json report = report_header("ds-train");
+  report["config"] = train_config_to_json(job.config);
+  if (!job.config_path.empty()) report["inputs"]["config"] = file_entry(job.config_path);
+
+  Stopwatch load_clock;
+  DataSplits data = load_data(job.config.data);
+  double load_seconds = load_clock.seconds();
+  spdlog::info("data: {} train / {} test samples of shape {} from {} ({:.1f} s)", data.train.size(),
+               data.test.size(), Json(data.train.sample_shape()).dump(), job.config.data.path,
+               load_seconds);
+  report["inputs"]["data"] = Json{{"digest", data.digest}, {"files", data.files}};
+
+  TrainResult r = train_model(job.config, data);
+
+  Json info = describe_model(job.config.arch, r.input, r.model);
+  info["provenance"].push_back(Json{{"tool", "ds-train"},
+                                    {"version", tool_version()},
+                                    {"config", report["config"]},
+                                    {"dataset_digest", data.digest},
+                                    {"test_accuracy", r.test_accuracy}});
+  save_model(r.model, info, job.out_path);
+
+  Json epochs = Json::array();
+  for (const auto& e : r.epochs) epochs.push_back(epoch_stats_to_json(e));
+  report["outputs"]["model"] = file_entry(job.out_path);
+  report["epochs"] = epochs;
+  report["test_accuracy"] = r.test_accuracy;
+  report["train_samples"] = data.train.size();
+  report["test_samples"] = data.test.size();
+  report["timings"] = Json{{"load_seconds", load_seconds},
+                           {"train_seconds", r.train_seconds},
+                           {"total_seconds", total.seconds()}};
+  report["peak_rss_mib"] = peak_rss_mib();
+  if (!job.report_path.empty()) {
+    try {
+      write_report(job.report_path, report);
+    } catch (...) {
+      std::remove(job.out_path.c_str());  // no partial outputs: model and report go together
+      throw;
+    }
+  }
+  return report;
+}
+
+}  // namespace ds
