@@ -62,6 +62,11 @@ void save_model(const torch::jit::Module& module, const Json& info, const std::s
   write_file_atomically(path, bytes.str());
 }
 
-torch::jit::Module clone_model(const torch::jit::Module& module) { return module.deepcopy(); }
+torch::jit::Module clone_model(const torch::jit::Module& module) {
+  // Without the guard, deepcopy clones parameters through autograd and the copies are not
+  // leaves (an optimizer refuses them).
+  torch::NoGradGuard no_grad;
+  return module.deepcopy();
+}
 
 }  // namespace ds

@@ -132,7 +132,8 @@ Json epoch_stats_to_json(const EpochStats& s) {
   return j;
 }
 
-EpochStats run_epoch(torch::jit::Module& model, torch::optim::Optimizer& optimizer,
+EpochStats run_epoch(torch::jit::Module& model,
+                     const std::vector<torch::optim::Optimizer*>& optimizers,
                      const Dataset& data, int64_t batch_size, uint64_t order_seed,
                      const StepFn& step, const std::string& label) {
   Stopwatch clock;
@@ -149,10 +150,10 @@ EpochStats run_epoch(torch::jit::Module& model, torch::optim::Optimizer& optimiz
     torch::Tensor idx = order_t.narrow(0, start, len);
     torch::Tensor x = data.images.index_select(0, idx);
     torch::Tensor y = data.labels.index_select(0, idx);
-    optimizer.zero_grad();
+    for (auto* o : optimizers) o->zero_grad();
     StepOutput out = step(x, y);
     out.loss.backward();
-    optimizer.step();
+    for (auto* o : optimizers) o->step();
     double loss = out.loss.item<double>();
     if (!std::isfinite(loss)) {
       throw std::runtime_error("training diverged (loss is " + std::to_string(loss) +
@@ -166,7 +167,7 @@ EpochStats run_epoch(torch::jit::Module& model, torch::optim::Optimizer& optimiz
   EpochStats s;
   s.loss = loss_sum / double(data.size());
   s.train_accuracy = double(correct) / double(data.size());
-  s.lr = optimizer.param_groups().front().options().get_lr();
+  s.lr = optimizers.front()->param_groups().front().options().get_lr();
   s.seconds = clock.seconds();
   s.samples_per_second = double(data.size()) / s.seconds;
   return s;
@@ -198,7 +199,7 @@ TrainResult train_model(const TrainConfig& config, const DataSplits& data) {
   for (int64_t e = 0; e < config.epochs; ++e) {
     set_lr(*optimizer, scheduled_lr(config.optimizer, e, config.epochs));
     std::string label = "epoch " + std::to_string(e + 1) + "/" + std::to_string(config.epochs);
-    EpochStats s = run_epoch(r.model, *optimizer, data.train, config.batch_size,
+    EpochStats s = run_epoch(r.model, {optimizer.get()}, data.train, config.batch_size,
                              mix_seed(config.seed, 100 + uint64_t(e)), step, label);
     s.epoch = e + 1;
     s.test_accuracy = evaluate_accuracy(r.model, data.test, config.eval_batch_size);

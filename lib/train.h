@@ -73,8 +73,10 @@ struct EpochStats {
 };
 Json epoch_stats_to_json(const EpochStats& s);
 
-// One pass over `data` in a seeded order. `step` computes the loss; the optimizer steps it.
-EpochStats run_epoch(torch::jit::Module& model, torch::optim::Optimizer& optimizer,
+// One pass over `data` in a seeded order. `step` computes the loss; every optimizer steps on it
+// (the first one's learning rate is reported).
+EpochStats run_epoch(torch::jit::Module& model,
+                     const std::vector<torch::optim::Optimizer*>& optimizers,
                      const Dataset& data, int64_t batch_size, uint64_t order_seed,
                      const StepFn& step, const std::string& label);
 

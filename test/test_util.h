@@ -15,7 +15,6 @@ namespace ds::testing {
 class TempDir {
  public:
   TempDir() {
-    configure_torchscript();
     std::string tmpl = (std::filesystem::temp_directory_path() / "ds-test-XXXXXX").string();
     path_ = mkdtemp(tmpl.data());
   }

@@ -1,0 +1,20 @@
+// The ds-embed-wm job: embed the key's watermark into a model and write the marked model.
+#pragma once
+
+#include <string>
+
+#include "config.h"
+
+namespace ds {
+
+struct EmbedJob {
+  std::string config_path;  // JSON: see configs/embed-*.json
+  std::string model_path;   // model to mark (never modified)
+  std::string key_path;     // owner's key from ds-gen-keys
+  std::string out_path;     // marked model to write
+  std::string report_path;  // optional JSON report
+};
+
+Json run_embed_job(const EmbedJob& job);
+
+}  // namespace ds

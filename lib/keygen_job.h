@@ -1,0 +1,19 @@
+// The ds-gen-keys job: make an owner's key for a base model from a JSON config.
+#pragma once
+
+#include <string>
+
+#include "config.h"
+
+namespace ds {
+
+struct KeygenJob {
+  std::string config_path;  // JSON: kind, seed, data, whitebox (see configs/keys-*.json)
+  std::string model_path;   // the base model the key is made for
+  std::string out_path;     // key file to write
+  std::string report_path;  // optional JSON report
+};
+
+Json run_keygen_job(const KeygenJob& job);
+
+}  // namespace ds

@@ -1,0 +1,49 @@
+// The owner's key file: a dict written with torch's pickle format (torch.load reads it in
+// Python), holding a JSON "meta" string, the secret tensors of each watermark part, and a
+// SHA-256 over the canonical content that every tool checks on load. See docs/FORMATS.md.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+namespace ds {
+
+// White-box part (DeepSigns section 1): which layer, which classes carry which bits, the
+// projection, and the trigger inputs that reveal the mark.
+struct WhiteboxKey {
+  std::string layer;                 // tap name in the marked model
+  int64_t layer_width = 0;           // flattened width of that tap
+  std::vector<int64_t> carriers;     // carrier classes, in bit-row order
+  torch::Tensor projection;          // float32, layer_width x bits_per_carrier, N(0, 1)
+  torch::Tensor bits;                // int64 0/1, carriers x bits_per_carrier
+  torch::Tensor triggers;            // float32 images in [0, 1], K x C x H x W
+  torch::Tensor trigger_labels;      // int64, K (each one of the carriers)
+
+  int64_t bits_per_carrier() const { return bits.size(1); }
+  int64_t total_bits() const { return bits.numel(); }
+};
+
+struct OwnerKey {
+  std::vector<int64_t> input_shape;  // C, H, W of the model the key was made for
+  int64_t num_classes = 0;
+  Json meta = Json::object();        // how the key was made (seeds, message, settings)
+  std::optional<WhiteboxKey> whitebox;
+  std::string sha256;                // canonical content hash, set by write_key / read_key
+};
+
+// Canonical content hash (documented in docs/FORMATS.md).
+std::string key_content_hash(const OwnerKey& key);
+
+// Writes atomically; sets key.sha256.
+void write_key(OwnerKey& key, const std::string& path);
+
+// Reads and validates a key; a missing, truncated, malformed or tampered file is an InputError
+// naming the file.
+OwnerKey read_key(const std::string& path);
+
+}  // namespace ds

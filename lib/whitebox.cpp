@@ -1,0 +1,421 @@
+// White-box watermark: key generation, the DeepSigns embedding loss, and extraction.
+#include "whitebox.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <random>
+
+#include "errors.h"
+#include "model_io.h"
+#include "runtime.h"
+#include "sha256.h"
+#include "stats.h"
+#include "zoo.h"
+
+namespace ds {
+
+// --- Key generation -------------------------------------------------------------------------
+
+WhiteboxKeySpec parse_whitebox_key_spec(ConfigObject obj) {
+  WhiteboxKeySpec s;
+  s.layer = obj.get_string("layer", s.layer);
+  s.carriers = obj.get_int_list("carriers", s.carriers);
+  if (s.carriers.empty()) obj.fail("carriers", "needs at least one class");
+  std::vector<int64_t> sorted = s.carriers;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    obj.fail("carriers", "lists a class twice");
+  }
+  s.bits = obj.get_positive_int("bits", s.bits);
+  if (s.bits < 2) obj.fail("bits", "must be at least 2");
+  s.message = obj.get_string("message", s.message);
+  s.payload_seed = obj.get_int("payload_seed", s.payload_seed);
+  if (s.message.empty() && s.payload_seed < 0) {
+    obj.fail("message", "or 'payload_seed' is required: the payload comes from one of them");
+  }
+  if (!s.message.empty() && s.payload_seed >= 0) {
+    obj.fail("payload_seed", "cannot be combined with 'message'");
+  }
+  s.trigger_fraction = obj.get_fraction("trigger_fraction", s.trigger_fraction, false);
+  obj.finish();
+  return s;
+}
+
+namespace {
+void reject_degenerate(const torch::Tensor& bits, const std::string& source) {
+  int64_t ones = bits.sum().item<int64_t>();
+  if (ones == 0 || ones == bits.numel()) {
+    throw InputError(source + ": the payload bits are all equal; choose another message or seed");
+  }
+}
+}  // namespace
+
+torch::Tensor message_bits(const std::string& message, int64_t n) {
+  std::vector<int64_t> bits;
+  for (uint32_t counter = 0; int64_t(bits.size()) < n; ++counter) {
+    Sha256 h;
+    h.update(message);
+    uint8_t c[4] = {uint8_t(counter >> 24), uint8_t(counter >> 16), uint8_t(counter >> 8),
+                    uint8_t(counter)};
+    h.update(c, 4);
+    for (unsigned char byte : h.digest()) {
+      for (int b = 7; b >= 0 && int64_t(bits.size()) < n; --b) bits.push_back((byte >> b) & 1);
+    }
+  }
+  torch::Tensor t = torch::tensor(bits, torch::kInt64);
+  reject_degenerate(t, "message");
+  return t;
+}
+
+torch::Tensor seeded_bits(uint64_t seed, int64_t n) {
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> bits(static_cast<size_t>(n));
+  for (auto& b : bits) b = int64_t(rng() >> 63);
+  torch::Tensor t = torch::tensor(bits, torch::kInt64);
+  reject_degenerate(t, "payload_seed");
+  return t;
+}
+
+namespace {
+
+// The tap's activations, flattened per sample; InputError if the model lacks it.
+torch::Tensor layer_activations(torch::jit::Module& model, const torch::Tensor& x,
+                                const std::string& layer, const std::string& model_path) {
+  auto taps = call_taps(model, x, model_path);
+  if (!taps.contains(layer)) {
+    std::string names;
+    for (const auto& kv : taps) names += (names.empty() ? "" : ", ") + kv.key();
+    fail_input(model_path, "model has no tap '" + layer + "' (it has: " + names + ")");
+  }
+  return taps.at(layer).flatten(1);
+}
+
+std::string default_layer(torch::jit::Module& model, const std::vector<int64_t>& input_shape) {
+  std::string last;
+  for (const auto& t : list_taps(model, input_shape)) {
+    if (t.name != "logits") last = t.name;
+  }
+  return last;
+}
+
+}  // namespace
+
+WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& model,
+                              const std::string& model_path,
+                              const std::vector<int64_t>& input_shape, const Dataset& train,
+                              uint64_t key_seed, Json& meta) {
+  WhiteboxKey k;
+  k.layer = spec.layer.empty() ? default_layer(model, input_shape) : spec.layer;
+  if (k.layer.empty()) fail_input(model_path, "model has no hidden tap to mark");
+  {
+    c10::InferenceMode guard;
+    model.eval();
+    std::vector<int64_t> shape = {1};
+    shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+    k.layer_width = layer_activations(model, torch::zeros(shape), k.layer, model_path).size(1);
+  }
+  for (int64_t c : spec.carriers) {
+    if (c < 0 || c >= train.num_classes) {
+      throw InputError("carriers: class " + std::to_string(c) + " is not one of the " +
+                       std::to_string(train.num_classes) + " classes");
+    }
+  }
+  k.carriers = spec.carriers;
+  int64_t t = int64_t(spec.carriers.size()), n = spec.bits;
+  torch::Tensor bits = spec.message.empty()
+                           ? seeded_bits(uint64_t(spec.payload_seed), t * n)
+                           : message_bits(spec.message, t * n);
+  k.bits = bits.reshape({t, n});
+
+  // The key's own generators: changing any training seed never changes the key.
+  auto gen = at::detail::createCPUGenerator(mix_seed(key_seed, 1));
+  k.projection = torch::randn({k.layer_width, n}, gen, torch::kFloat32);
+
+  std::vector<int64_t> pool;
+  auto labels = train.labels.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < train.size(); ++i) {
+    if (std::find(k.carriers.begin(), k.carriers.end(), labels[i]) != k.carriers.end()) {
+      pool.push_back(i);
+    }
+  }
+  if (pool.empty()) throw InputError("training data has no samples of the carrier classes");
+  int64_t want = std::max<int64_t>(
+      int64_t(k.carriers.size()),
+      int64_t(std::llround(spec.trigger_fraction * double(train.size()))));
+  want = std::min<int64_t>(want, int64_t(pool.size()));
+  auto perm = seeded_permutation(int64_t(pool.size()), mix_seed(key_seed, 2));
+  std::vector<int64_t> chosen;
+  for (int64_t i = 0; i < want; ++i) chosen.push_back(pool[size_t(perm[size_t(i)])]);
+  std::sort(chosen.begin(), chosen.end());
+  auto idx = torch::tensor(chosen, torch::kInt64);
+  k.triggers = train.images.index_select(0, idx).contiguous();
+  k.trigger_labels = train.labels.index_select(0, idx).contiguous();
+  for (int64_t c : k.carriers) {
+    if (!k.trigger_labels.eq(c).any().item<bool>()) {
+      throw InputError("trigger sample holds no sample of carrier class " + std::to_string(c) +
+                       "; raise trigger_fraction");
+    }
+  }
+
+  meta["whitebox"] = Json{{"payload_source", spec.message.empty() ? "seed" : "message"},
+                          {"trigger_fraction", spec.trigger_fraction},
+                          {"trigger_count", want}};
+  if (!spec.message.empty()) meta["whitebox"]["message"] = spec.message;
+  if (spec.payload_seed >= 0) meta["whitebox"]["payload_seed"] = spec.payload_seed;
+  return k;
+}
+
+// --- Extraction -----------------------------------------------------------------------------
+
+namespace {
+
+// Mean activation per carrier class over the triggers: carriers x width.
+torch::Tensor carrier_means(torch::jit::Module& model, const WhiteboxKey& key,
+                            const std::string& model_path) {
+  torch::Tensor acts;
+  {
+    const int64_t batch = 1000;
+    std::vector<torch::Tensor> parts;
+    for (int64_t s = 0; s < key.triggers.size(0); s += batch) {
+      int64_t len = std::min(batch, key.triggers.size(0) - s);
+      parts.push_back(
+          layer_activations(model, key.triggers.narrow(0, s, len), key.layer, model_path));
+    }
+    acts = torch::cat(parts);
+  }
+  if (acts.size(1) != key.layer_width) {
+    fail_input(model_path, "tap '" + key.layer + "' has width " + std::to_string(acts.size(1)) +
+                               ", the key expects " + std::to_string(key.layer_width));
+  }
+  std::vector<torch::Tensor> means;
+  for (int64_t c : key.carriers) means.push_back(acts.index({key.trigger_labels.eq(c)}).mean(0));
+  return torch::stack(means);
+}
+
+}  // namespace
+
+WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey& key,
+                                    const std::string& model_path) {
+  c10::InferenceMode guard;
+  bool was_training = model.is_training();
+  model.eval();
+  WhiteboxExtraction e;
+  e.projections = torch::matmul(carrier_means(model, key, model_path), key.projection);
+  model.train(was_training);
+  e.bits = e.projections.gt(0).to(torch::kInt64);
+  e.total = key.total_bits();
+  e.errors = e.bits.ne(key.bits).sum().item<int64_t>();
+  e.ber = double(e.errors) / double(e.total);
+  e.log10_p_value = log10_binomial_upper_tail(e.total, e.total - e.errors, 0.5);
+  e.p_value = binomial_upper_tail(e.total, e.total - e.errors, 0.5);
+  return e;
+}
+
+// --- Embedding ------------------------------------------------------------------------------
+
+WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::string& file) {
+  ConfigObject root(json, file);
+  WhiteboxEmbedConfig c;
+  c.data = parse_data_spec(root.get_object("data"));
+  c.optimizer.lr = 5e-5;
+  {
+    ConfigObject opt = root.get_object("optimizer");
+    if (!opt.has("lr")) {
+      Json o = json.value("optimizer", Json::object());
+      o["lr"] = c.optimizer.lr;
+      c.optimizer = parse_optimizer_spec(ConfigObject(o, file, "optimizer"));
+      opt = ConfigObject(o, file, "optimizer");
+    } else {
+      c.optimizer = parse_optimizer_spec(opt);
+    }
+  }
+  ConfigObject wb = root.get_object("whitebox");
+  c.lambda1 = wb.get_number("lambda1", c.lambda1);
+  c.lambda2 = wb.get_number("lambda2", c.lambda2);
+  if (c.lambda1 < 0) wb.fail("lambda1", "must be >= 0");
+  if (!(c.lambda2 > 0)) wb.fail("lambda2", "must be positive");
+  c.centre_lr = wb.get_number("centre_lr", c.centre_lr);
+  if (!(c.centre_lr > 0)) wb.fail("centre_lr", "must be positive");
+  c.centre_init = wb.get_choice("centre_init", c.centre_init, {"class_mean", "uniform"});
+  c.pull_reduction = wb.get_choice("pull_reduction", c.pull_reduction, {"mean", "sum"});
+  c.pull_classes = wb.get_choice("pull_classes", c.pull_classes, {"all", "carriers"});
+  wb.finish();
+  c.max_epochs = root.get_positive_int("max_epochs", c.max_epochs);
+  c.batch_size = root.get_positive_int("batch_size", c.batch_size);
+  c.accuracy_budget = root.get_fraction("accuracy_budget", c.accuracy_budget, true);
+  c.from_scratch = root.get_bool("from_scratch", c.from_scratch);
+  c.measure_overhead = root.get_bool("measure_overhead", c.measure_overhead);
+  int64_t seed = root.get_int("seed", int64_t(c.seed));
+  if (seed < 0) root.fail("seed", "must be >= 0");
+  c.seed = uint64_t(seed);
+  c.threads = int(root.get_positive_int("threads", c.threads));
+  root.finish();
+  return c;
+}
+
+Json whitebox_embed_config_to_json(const WhiteboxEmbedConfig& c) {
+  return Json{{"data", data_spec_to_json(c.data)},
+              {"optimizer", optimizer_spec_to_json(c.optimizer)},
+              {"whitebox",
+               {{"lambda1", c.lambda1},
+                {"lambda2", c.lambda2},
+                {"centre_lr", c.centre_lr},
+                {"centre_init", c.centre_init},
+                {"pull_reduction", c.pull_reduction},
+                {"pull_classes", c.pull_classes}}},
+              {"max_epochs", c.max_epochs},
+              {"batch_size", c.batch_size},
+              {"accuracy_budget", c.accuracy_budget},
+              {"from_scratch", c.from_scratch},
+              {"measure_overhead", c.measure_overhead},
+              {"seed", c.seed},
+              {"threads", c.threads}};
+}
+
+namespace {
+
+struct ClassMeans {
+  torch::Tensor means;       // classes x width
+  bool nonnegative = false;  // every activation seen was >= 0 (a ReLU layer)
+};
+
+// Per-class mean activation of the layer over (up to 10,000 samples of) the training data.
+ClassMeans class_mean_centres(torch::jit::Module& model, const WhiteboxKey& key,
+                              const Dataset& train, const std::string& model_path) {
+  c10::InferenceMode guard;
+  model.eval();
+  Dataset sample = subset(train, std::min(1.0, 10000.0 / double(train.size())), 17);
+  torch::Tensor sums = torch::zeros({train.num_classes, key.layer_width});
+  torch::Tensor counts = torch::zeros({train.num_classes, 1});
+  bool nonnegative = true;
+  for (int64_t s = 0; s < sample.size(); s += 1000) {
+    int64_t len = std::min<int64_t>(1000, sample.size() - s);
+    auto acts = layer_activations(model, sample.images.narrow(0, s, len), key.layer, model_path);
+    auto y = sample.labels.narrow(0, s, len);
+    nonnegative = nonnegative && acts.min().item<float>() >= 0.0f;
+    sums.index_add_(0, y, acts);
+    counts.index_add_(0, y, torch::ones({len, 1}));
+  }
+  model.train(true);
+  return ClassMeans{sums / counts.clamp_min(1), nonnegative};
+}
+
+}  // namespace
+
+WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string& model_path,
+                                   const WhiteboxKey& key, const DataSplits& data,
+                                   const WhiteboxEmbedConfig& config) {
+  WhiteboxEmbedResult r;
+  r.ber_before = extract_whitebox(model, key, model_path).ber;  // also validates layer and width
+  r.accuracy_before = evaluate_accuracy(model, data.test, 1000);
+  spdlog::info("before embedding: test accuracy {:.4f}, BER {:.3f} on the triggers",
+               r.accuracy_before, r.ber_before);
+
+  if (config.measure_overhead) {
+    // One plain fine-tuning epoch on a copy, same data, batch and optimizer: the reference for
+    // the embedding overhead.
+    torch::jit::Module copy = clone_model(model);
+    torch::manual_seed(mix_seed(config.seed, 2));
+    auto opt = make_optimizer(config.optimizer, trainable_parameters(copy));
+    r.plain_epoch_seconds = run_epoch(copy, {opt.get()}, data.train, config.batch_size,
+                                      mix_seed(config.seed, 100), cross_entropy_step(copy),
+                                      "plain fine-tuning epoch")
+                                .seconds;
+  }
+
+  Stopwatch init_clock;
+  // The centre terms assume centres near unit norm, but a trained layer's activations are far
+  // larger (~29 for the MLP's fc2). Dividing the activations by a constant `scale`, the mean
+  // norm of the class means before embedding, puts both on the same footing. Extraction is
+  // unaffected: the sign of (mean activation . A) does not depend on a positive scale.
+  ClassMeans init = class_mean_centres(model, key, data.train, model_path);
+  torch::Tensor class_means = init.means.clone();
+  // On a ReLU layer a centre with negative entries is out of the activations' reach: the BCE
+  // could be satisfied by the centre while the activations never follow. Keep centres in the
+  // activations' range (projected gradient descent).
+  const bool clamp_centres = init.nonnegative;
+  const double scale = std::max(1e-6, class_means.norm(2, 1).mean().item<double>());
+  torch::Tensor centres;
+  if (config.centre_init == "class_mean") {
+    centres = class_means / scale;
+  } else {
+    auto gen = at::detail::createCPUGenerator(mix_seed(config.seed, 3));
+    centres = torch::rand({data.train.num_classes, key.layer_width}, gen, torch::kFloat32);
+  }
+  centres.requires_grad_(true);
+  r.centre_init_seconds = init_clock.seconds();
+
+  torch::manual_seed(mix_seed(config.seed, 2));
+  auto model_opt = make_optimizer(config.optimizer, trainable_parameters(model));
+  torch::optim::Adam centre_opt({centres}, torch::optim::AdamOptions(config.centre_lr));
+
+  const torch::Tensor projection = key.projection;
+  const torch::Tensor target_bits = key.bits.to(torch::kFloat32);
+  const torch::Tensor carriers = torch::tensor(key.carriers, torch::kInt64);
+  const int64_t num_classes = data.train.num_classes;
+  const bool pull_mean = config.pull_reduction == "mean";
+  const bool pull_carriers_only = config.pull_classes == "carriers";
+  torch::Tensor is_carrier = torch::zeros({num_classes}, torch::kFloat32);
+  for (int64_t c : key.carriers) is_carrier[c] = 1.0f;
+  StepFn step = [&](const torch::Tensor& x, const torch::Tensor& y) {
+    if (clamp_centres) {
+      torch::NoGradGuard no_grad;
+      centres.clamp_min_(0.0);
+    }
+    auto taps = call_taps(model, x, model_path);
+    torch::Tensor logits = taps.at("logits");
+    torch::Tensor f = taps.at(key.layer).flatten(1) / scale;
+    torch::Tensor loss0 = torch::nn::functional::cross_entropy(logits, y);
+    // loss1: pull each activation to its class centre (see pull_reduction), push each
+    // centre from its nearest other centre (cosine, bounded in [0, 1]), keep centres near unit
+    // norm.
+    torch::Tensor sq = (f - centres.index_select(0, y)).pow(2).sum(1);
+    if (pull_carriers_only) sq = sq * is_carrier.index_select(0, y);
+    torch::Tensor pull = 0.5 * sq.sum();
+    if (pull_mean) pull = pull / double(y.size(0));
+    torch::Tensor unit = torch::nn::functional::normalize(
+        centres, torch::nn::functional::NormalizeFuncOptions().dim(1));
+    torch::Tensor cos = torch::matmul(unit, unit.t()) -
+                        3.0 * torch::eye(num_classes, torch::kFloat32);  // exclude self
+    torch::Tensor separation = std::get<0>(cos.max(1)).clamp_min(0).index_select(0, y).mean();
+    torch::Tensor norm = (1.0 - centres.pow(2).sum(1)).abs().sum();
+    torch::Tensor loss1 = pull + separation + norm;
+    // loss2: each carrier present in the batch encodes its bits through the projection.
+    torch::Tensor loss2 = torch::zeros({});
+    for (int64_t t = 0; t < carriers.size(0); ++t) {
+      if (!y.eq(key.carriers[size_t(t)]).any().item<bool>()) continue;
+      torch::Tensor p = torch::sigmoid(torch::matmul(centres[key.carriers[size_t(t)]], projection))
+                            .clamp(1e-7, 1 - 1e-7);
+      torch::Tensor b = target_bits[t];
+      loss2 = loss2 - (b * p.log() + (1 - b) * (1 - p).log()).sum();
+    }
+    return StepOutput{loss0 + config.lambda1 * loss1 + config.lambda2 * loss2, logits};
+  };
+
+  for (int64_t e = 0; e < config.max_epochs; ++e) {
+    std::string label = "embed epoch " + std::to_string(e + 1) + "/" +
+                        std::to_string(config.max_epochs);
+    EpochStats s = run_epoch(model, {model_opt.get(), &centre_opt}, data.train, config.batch_size,
+                             mix_seed(config.seed, 100 + uint64_t(e)), step, label);
+    s.epoch = e + 1;
+    s.test_accuracy = evaluate_accuracy(model, data.test, 1000);
+    double ber = extract_whitebox(model, key, model_path).ber;
+    r.epoch_stats.push_back(s);
+    r.epoch_ber.push_back(ber);
+    spdlog::info("{}: loss {:.4f}  test acc {:.4f}  BER {:.4f}  {:.1f} s", label, s.loss,
+                 s.test_accuracy, ber, s.seconds);
+    r.epochs = e + 1;
+    r.accuracy_after = s.test_accuracy;
+    r.ber_after = ber;
+    if (ber == 0.0 && r.accuracy_before - s.test_accuracy <= config.accuracy_budget) {
+      r.stop_reason = "converged";
+      break;
+    }
+  }
+  if (r.stop_reason.empty()) r.stop_reason = "max_epochs";
+  model.eval();
+  return r;
+}
+
+}  // namespace ds

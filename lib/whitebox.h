@@ -1,0 +1,109 @@
+// DeepSigns white-box watermark (docs: shared DEEPSIGNS.md section 1): key generation, embedding
+// into the activation distribution of one hidden layer, and extraction from a suspect model.
+#pragma once
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "data.h"
+#include "keys.h"
+#include "train.h"
+
+namespace ds {
+
+// --- Key generation -------------------------------------------------------------------------
+
+struct WhiteboxKeySpec {
+  std::string layer;                   // tap to mark; empty: the last hidden tap before logits
+  std::vector<int64_t> carriers = {0}; // classes whose activations carry bits
+  int64_t bits = 64;                   // bits per carrier class
+  std::string message;                 // payload source: SHA-256 expansion of this text ...
+  int64_t payload_seed = -1;           // ... or, when message is empty, bits drawn from this seed
+  double trigger_fraction = 0.01;      // share of the training set kept as trigger inputs
+};
+
+WhiteboxKeySpec parse_whitebox_key_spec(ConfigObject obj);
+
+// N payload bits from a message: SHA-256(message || counter) streamed, most significant bit
+// first. Throws InputError when all bits are equal.
+torch::Tensor message_bits(const std::string& message, int64_t n);
+// N payload bits from a seed (key's own generator); rejects degenerate payloads too.
+torch::Tensor seeded_bits(uint64_t seed, int64_t n);
+
+// Builds the white-box part of a key for `model` from the owner's training data. All randomness
+// comes from `key_seed`; `meta` receives how the key was made.
+WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& model,
+                              const std::string& model_path,
+                              const std::vector<int64_t>& input_shape, const Dataset& train,
+                              uint64_t key_seed, Json& meta);
+
+// --- Extraction -----------------------------------------------------------------------------
+
+struct WhiteboxExtraction {
+  torch::Tensor bits;         // int64 0/1, carriers x N
+  torch::Tensor projections;  // float, carriers x N: (mean activation) . A
+  int64_t errors = 0;
+  int64_t total = 0;
+  double ber = 0;
+  double p_value = 1;         // P[Binomial(total, 1/2) >= total - errors]
+  double log10_p_value = 0;
+};
+
+// Mean activation of the key's layer over the triggers of each carrier (eval mode), projected
+// and thresholded. Throws InputError naming `model_path` if the layer is missing or too narrow.
+WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey& key,
+                                    const std::string& model_path);
+
+// --- Embedding ------------------------------------------------------------------------------
+
+struct WhiteboxEmbedConfig {
+  DataSpec data;
+  OptimizerSpec optimizer;       // for the model's weights
+  // Weights of the centre terms (pull, separation, unit norm) and of the payload BCE. The
+  // authors use 0.01 and 0.01 training from scratch; fine-tuning a trained model needs a firmer
+  // hand to reach BER 0 in two epochs (tuned on the Fashion-MNIST MLP, see README results).
+  double lambda1 = 0.05;
+  double lambda2 = 0.3;
+  double centre_lr = 0.01;       // Adam learning rate of the centres
+  std::string centre_init = "class_mean";  // class_mean | uniform (the authors' choice)
+  // How the pull term reduces over the batch: "sum" (the authors: over batch and features) or
+  // "mean" (over the batch; summed over features).
+  std::string pull_reduction = "sum";
+  // Which samples the pull term applies to: "all" classes (the paper's Gaussian mixture) or only
+  // the "carriers" (the only centres extraction reads; the other classes' features are left
+  // alone, which costs less accuracy).
+  std::string pull_classes = "carriers";
+  int64_t max_epochs = 5;
+  int64_t batch_size = 128;
+  double accuracy_budget = 0.003;  // largest test-accuracy drop accepted, as a fraction
+  bool from_scratch = false;       // re-initialise the weights first (zoo models; see embed job)
+  bool measure_overhead = true;    // time one plain fine-tuning epoch for comparison
+  uint64_t seed = 1;
+  int threads = 1;
+};
+
+WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::string& file);
+Json whitebox_embed_config_to_json(const WhiteboxEmbedConfig& c);
+
+struct WhiteboxEmbedResult {
+  int64_t epochs = 0;
+  std::string stop_reason;  // "converged" or "max_epochs"
+  double ber_before = 0, ber_after = 0;
+  double accuracy_before = 0, accuracy_after = 0;
+  double centre_init_seconds = 0;
+  double plain_epoch_seconds = -1;  // -1 when not measured
+  std::vector<EpochStats> epoch_stats;
+  std::vector<double> epoch_ber;
+};
+
+// Fine-tunes `model` in place until the triggers give BER 0 within the accuracy budget, or
+// max_epochs. The centres live only here; the model keeps its architecture and methods.
+WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string& model_path,
+                                   const WhiteboxKey& key, const DataSplits& data,
+                                   const WhiteboxEmbedConfig& config);
+
+}  // namespace ds

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Measures the white-box watermark against its targets on Fashion-MNIST: trains the MLP and the
+# CNN, embeds 64 bits on one and two carrier classes (and 256 bits on the MLP), verifies the
+# marked models, and checks integrity on unmarked MLPs trained with other seeds.
+# Usage: scripts/whitebox-targets.sh [OUT_DIR]   (default runs/whitebox); prints a table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-runs/whitebox}
+INTEGRITY_SEEDS=${INTEGRITY_SEEDS:-"2 3 4 5 6"}
+INTEGRITY_EPOCHS=${INTEGRITY_EPOCHS:-5}
+B=build/bin
+mkdir -p "$OUT"
+py=/usr/bin/python3
+
+for arch in mlp cnn; do
+  [ -f "$OUT/$arch.pt" ] || $B/ds-train --config configs/train-$arch-fmnist.json --out "$OUT/$arch.pt" \
+    --report "$OUT/train-$arch.json" -q
+done
+
+# name arch carriers bits
+variants=("mlp-64x1 mlp [0] 64" "mlp-64x2 mlp [0,1] 64" "mlp-256x1 mlp [0] 256"
+          "cnn-64x1 cnn [0] 64" "cnn-64x2 cnn [0,1] 64")
+for v in "${variants[@]}"; do
+  set -- $v
+  name=$1 arch=$2 carriers=$3 bits=$4
+  $py -c "import json,sys; c=json.load(open('configs/keys-whitebox.json')); c['whitebox']['carriers']=$carriers; c['whitebox']['bits']=$bits; json.dump(c, open(sys.argv[1],'w'))" "$OUT/keys-$name.json"
+  [ -f "$OUT/$name.key" ] || $B/ds-gen-keys --config "$OUT/keys-$name.json" --model "$OUT/$arch.pt" \
+    --out "$OUT/$name.key" --report "$OUT/keys-$name.report.json" -q
+  [ -f "$OUT/$name.pt" ] || $B/ds-embed-wm --config configs/embed-whitebox.json --model "$OUT/$arch.pt" \
+    --keys "$OUT/$name.key" --out "$OUT/$name.pt" --report "$OUT/embed-$name.json" -q
+  set +e
+  $B/ds-verify --model "$OUT/$name.pt" --keys "$OUT/$name.key" --report "$OUT/verify-$name.json" -q
+  echo "$name marked: exit $?" >>"$OUT/exits.txt"
+  $B/ds-verify --model "$OUT/$arch.pt" --keys "$OUT/$name.key" --report "$OUT/verify-$name-unmarked.json" -q
+  echo "$name unmarked base: exit $?" >>"$OUT/exits.txt"
+  set -e
+done
+
+for s in $INTEGRITY_SEEDS; do
+  [ -f "$OUT/mlp-seed$s.pt" ] || $B/ds-train --config configs/train-mlp-fmnist.json --seed "$s" \
+    --epochs "$INTEGRITY_EPOCHS" --out "$OUT/mlp-seed$s.pt" --report "$OUT/train-mlp-seed$s.json" -q
+  set +e
+  $B/ds-verify --model "$OUT/mlp-seed$s.pt" --keys "$OUT/mlp-64x1.key" --report "$OUT/integrity-seed$s.json" -q
+  echo "integrity seed $s: exit $?" >>"$OUT/exits.txt"
+  set -e
+done
+
+$py - "$OUT" "$INTEGRITY_SEEDS" <<'PY'
+import json, sys
+out, seeds = sys.argv[1], sys.argv[2].split()
+load = lambda n: json.load(open(f"{out}/{n}"))
+print(f"{'variant':10} {'bits':>5} {'acc base':>9} {'acc marked':>10} {'drop pts':>8} {'epochs':>6} "
+      f"{'BER':>6} {'p-value':>9} {'epoch s':>8} {'plain s':>8} {'overhead':>8}")
+for name in ["mlp-64x1", "mlp-64x2", "mlp-256x1", "cnn-64x1", "cnn-64x2"]:
+    e, v = load(f"embed-{name}.json"), load(f"verify-{name}.json")
+    t = e["timings"]
+    print(f"{name:10} {v['whitebox']['bits']:5d} {e['test_accuracy_before']:9.4f} {e['test_accuracy']:10.4f} "
+          f"{100*e['accuracy_drop']:8.2f} {e['epochs_run']:6d} {v['ber']:6.3f} {v['p_value']:9.2e} "
+          f"{t['embed_epoch_seconds']:8.2f} {t.get('plain_epoch_seconds', float('nan')):8.2f} "
+          f"{100*t.get('embed_overhead', float('nan')):7.1f}%")
+print()
+print(f"{'unmarked model':22} {'BER':>6} {'p-value':>9} {'verified':>8}")
+for name in ["mlp-64x1", "cnn-64x1"]:
+    v = load(f"verify-{name}-unmarked.json")
+    print(f"{'base for ' + name:22} {v['ber']:6.3f} {v['p_value']:9.3g} {str(v['verified']):>8}")
+for s in seeds:
+    v = load(f"integrity-seed{s}.json")
+    print(f"{'mlp seed ' + s:22} {v['ber']:6.3f} {v['p_value']:9.3g} {str(v['verified']):>8}")
+PY

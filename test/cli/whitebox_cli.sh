@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# ctest cases for the white-box tools: end to end on a small Fashion-MNIST subset, and the bad
+# inputs ds-verify must refuse with exit 2.
+source "$(dirname "$0")/common.sh"
+
+DATA='{"format": "idx", "path": "'$FMNIST'", "train_fraction": 0.1, "test_fraction": 0.2}'
+cat >"$T/train.json" <<JSON
+{"model": {"arch": "mlp", "hidden": [128, 64]}, "data": $DATA,
+ "optimizer": {"name": "adam", "lr": 0.002}, "epochs": 3, "batch_size": 64, "seed": 1}
+JSON
+cat >"$T/keys.json" <<JSON
+{"kind": "whitebox", "seed": 11, "data": $DATA,
+ "whitebox": {"carriers": [0], "bits": 32, "message": "ctest owner", "trigger_fraction": 0.05}}
+JSON
+cat >"$T/embed.json" <<JSON
+{"data": $DATA, "optimizer": {"name": "adam", "lr": 0.001}, "max_epochs": 15, "batch_size": 64,
+ "accuracy_budget": 0.02, "measure_overhead": false, "seed": 1}
+JSON
+
+make_marked() {
+  expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/base.pt"
+  expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys.json" --model "$T/base.pt" --out "$T/owner.key" \
+    --report "$T/keys.report.json"
+  expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed.json" --model "$T/base.pt" --keys "$T/owner.key" \
+    --out "$T/marked.pt" --report "$T/embed.report.json"
+}
+
+case "$CASE" in
+  end_to_end)
+    make_marked
+    base_sum=$(sha256sum "$T/base.pt")
+    expect_exit 0 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/owner.key" --report "$T/v.json"
+    [ "$(json_get "$T/v.json" "['verified']")" = "True" ] || fail "report does not say verified"
+    [ "$(json_get "$T/v.json" "['ber']")" = "0.0" ] || fail "BER not 0"
+    expect_exit 1 "$BIN/ds-verify" --model "$T/base.pt" --keys "$T/owner.key" --report "$T/u.json"
+    [ "$(json_get "$T/u.json" "['verified']")" = "False" ] || fail "unmarked model verified"
+    [ "$(sha256sum "$T/base.pt")" = "$base_sum" ] || fail "an input was modified"
+    # The marked model has the same parameter names and methods as the base model.
+    $PY - "$T/base.pt" "$T/marked.pt" <<'PYEOF' || fail "marked model differs in structure"
+import sys, torch
+a, b = torch.jit.load(sys.argv[1]), torch.jit.load(sys.argv[2])
+assert list(a.state_dict()) == list(b.state_dict())
+assert hasattr(b, "taps") and b.code == a.code
+PYEOF
+    # An impossible alpha is still a verdict, not an error: the marked model is not proven.
+    expect_exit 1 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/owner.key" --alpha 1e-30
+    ;;
+  bad_inputs)
+    make_marked
+    # A key for a layer the model lacks: a CNN has no tap "fc2".
+    echo '{"model": {"arch": "cnn", "channels": [4], "hidden": [8]}, "data": '"$DATA"', "epochs": 1}' >"$T/cnn.json"
+    expect_exit 0 "$BIN/ds-train" --config "$T/cnn.json" --out "$T/cnn.pt"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/cnn.pt" --keys "$T/owner.key" --report "$T/r.json"
+    expect_error_line "$T/cnn.pt: model has no tap 'fc2'"
+    expect_no_file "$T/r.json"
+    # Same layer name, other width.
+    sed 's/\[128, 64\]/[128, 48]/' "$T/train.json" >"$T/narrow.json"
+    expect_exit 0 "$BIN/ds-train" --config "$T/narrow.json" --out "$T/narrow.pt"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/narrow.pt" --keys "$T/owner.key"
+    expect_error_line "tap 'fc2' has width 48, the key expects 64"
+    # Tampered key: one flipped bit in the middle.
+    cp "$T/owner.key" "$T/bad.key"
+    size=$(stat -c %s "$T/bad.key")
+    $PY -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; open(p,'wb').write(b)" "$T/bad.key"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/bad.key"
+    expect_error_line "$T/bad.key"
+    # Truncated key, missing files, a model where the key should be.
+    head -c 1000 "$T/owner.key" >"$T/short.key"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/short.key"
+    expect_error_line "$T/short.key: not a deepsigns key"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/missing.pt" --keys "$T/owner.key"
+    expect_error_line "$T/missing.pt"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/missing.key"
+    expect_error_line "$T/missing.key: no such file"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/marked.pt"
+    expect_error_line "not a deepsigns key"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/owner.key" --alpha 2
+    # Embedding config of the wrong type, and a key config without a seed.
+    echo '{"max_epochs": "5"}' >"$T/e.json"
+    expect_exit 2 "$BIN/ds-embed-wm" --config "$T/e.json" --model "$T/base.pt" --keys "$T/owner.key" --out "$T/x.pt"
+    expect_error_line "field 'max_epochs' must be an integer"
+    expect_no_file "$T/x.pt"
+    echo '{"kind": "whitebox", "whitebox": {"message": "m"}}' >"$T/k.json"
+    expect_exit 2 "$BIN/ds-gen-keys" --config "$T/k.json" --model "$T/base.pt" --out "$T/x.key"
+    expect_error_line "field 'seed' is required"
+    expect_no_file "$T/x.key"
+    ;;
+  *) fail "unknown case" ;;
+esac
+echo "ok [$CASE]"

@@ -1,0 +1,177 @@
+// White-box watermark: payload expansion, key round trips and tampering, extraction, and a
+// small embedding that must reach BER 0.
+#include "whitebox.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "errors.h"
+#include "files.h"
+#include "keys.h"
+#include "test_util.h"
+#include "zoo.h"
+
+namespace {
+
+using ds::testing::TempDir;
+
+std::string bit_string(const torch::Tensor& bits) {
+  std::string s;
+  for (int64_t i = 0; i < bits.numel(); ++i) s += bits[i].item<int64_t>() ? '1' : '0';
+  return s;
+}
+
+TEST(Payload, MessageExpansionGolden) {
+  // SHA-256("abc" || 00000000) starts with 0xcf 0x2d; the 17th bit starts the next bytes.
+  EXPECT_EQ(bit_string(ds::message_bits("abc", 16)), "1100111100101101");
+  // Past 256 bits the stream continues with SHA-256("abc" || 00000001) = 0x46...
+  EXPECT_EQ(bit_string(ds::message_bits("abc", 264)).substr(256), "01000110");
+}
+
+TEST(Payload, DegeneratePayloadsAreRejected) {
+  EXPECT_THROW(ds::message_bits("x", 1), ds::InputError);  // one bit is always "all equal"
+  EXPECT_NO_THROW(ds::seeded_bits(3, 64));
+  EXPECT_EQ(bit_string(ds::seeded_bits(3, 64)), bit_string(ds::seeded_bits(3, 64)));
+}
+
+struct Fixture {
+  ds::Dataset data = ds::testing::quadrant_dataset(600, 1, 1, 12);
+  ds::InputSpec input{{1, 12, 12}, 4, {0.3}, {0.3}};
+  ds::ArchSpec arch;
+  torch::jit::Module model;
+  Fixture() {
+    arch.hidden = {64, 48};
+    arch.dropout = 0.0;
+    model = ds::build_model(arch, input, 1);
+  }
+  ds::OwnerKey key(uint64_t seed, int64_t bits = 16) {
+    ds::WhiteboxKeySpec spec;
+    spec.bits = bits;
+    spec.carriers = {1, 2};
+    spec.message = "test owner";
+    spec.trigger_fraction = 0.1;
+    ds::OwnerKey k;
+    k.input_shape = {1, 12, 12};
+    k.num_classes = 4;
+    k.whitebox = ds::make_whitebox_key(spec, model, "m.pt", k.input_shape, data, seed, k.meta);
+    return k;
+  }
+};
+
+TEST(WhiteboxKey, ShapesDefaultsAndOwnSeed) {
+  Fixture f;
+  ds::OwnerKey k = f.key(5);
+  EXPECT_EQ(k.whitebox->layer, "fc2");  // the last hidden tap
+  EXPECT_EQ(k.whitebox->layer_width, 48);
+  EXPECT_EQ(k.whitebox->projection.sizes(), (std::vector<int64_t>{48, 16}));
+  EXPECT_EQ(k.whitebox->bits.sizes(), (std::vector<int64_t>{2, 16}));
+  EXPECT_EQ(k.whitebox->triggers.size(0), 60);
+  auto labels = k.whitebox->trigger_labels;
+  EXPECT_TRUE(labels.eq(1).logical_or(labels.eq(2)).all().item<bool>());
+  torch::manual_seed(999);  // the global generator must not matter
+  ds::OwnerKey again = f.key(5);
+  EXPECT_TRUE(torch::equal(k.whitebox->projection, again.whitebox->projection));
+  EXPECT_TRUE(torch::equal(k.whitebox->triggers, again.whitebox->triggers));
+  EXPECT_FALSE(torch::equal(k.whitebox->projection, f.key(6).whitebox->projection));
+}
+
+TEST(KeyFile, RoundTripAndPythonRead) {
+  TempDir dir;
+  Fixture f;
+  ds::OwnerKey k = f.key(5);
+  ds::write_key(k, dir.file("k.key"));
+  ds::OwnerKey r = ds::read_key(dir.file("k.key"));
+  EXPECT_EQ(r.sha256, k.sha256);
+  EXPECT_EQ(r.whitebox->layer, "fc2");
+  EXPECT_TRUE(torch::equal(r.whitebox->projection, k.whitebox->projection));
+  EXPECT_TRUE(torch::equal(r.whitebox->bits, k.whitebox->bits));
+  // Python reads it with torch.load and json alone, and recomputes the documented hash.
+  c10::Dict<std::string, torch::Tensor> expect;
+  expect.insert("projection", k.whitebox->projection);
+  expect.insert("triggers", k.whitebox->triggers);
+  auto bytes = torch::pickle_save(c10::IValue(expect));
+  ds::write_file_atomically(dir.file("expect.pt"), std::string(bytes.begin(), bytes.end()));
+  std::string cmd = "/usr/bin/python3 " DS_SOURCE_DIR "/test/python/check_key.py " +
+                    dir.file("k.key") + " " + dir.file("expect.pt");
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+TEST(KeyFile, EveryFlippedByteIsRefused) {
+  TempDir dir;
+  Fixture f;
+  ds::OwnerKey k = f.key(5, 8);
+  ds::write_key(k, dir.file("k.key"));
+  std::string good = ds::read_file(dir.file("k.key"));
+  // Flip one bit in a spread of positions across the whole file (header, data, trailer).
+  int refused = 0, tried = 0;
+  for (size_t pos = 0; pos < good.size(); pos += std::max<size_t>(1, good.size() / 97)) {
+    std::string bad = good;
+    bad[pos] = char(bad[pos] ^ 0x10);
+    ds::write_file_atomically(dir.file("bad.key"), bad);
+    ++tried;
+    try {
+      ds::read_key(dir.file("bad.key"));
+    } catch (const ds::InputError& e) {
+      ++refused;
+      EXPECT_NE(std::string(e.what()).find(dir.file("bad.key")), std::string::npos);
+    }
+  }
+  EXPECT_EQ(refused, tried);
+  ds::write_file_atomically(dir.file("short.key"), good.substr(0, good.size() / 2));
+  EXPECT_THROW(ds::read_key(dir.file("short.key")), ds::InputError);
+  EXPECT_THROW(ds::read_key(dir.file("none.key")), ds::InputError);
+}
+
+TEST(Extraction, WrongLayerOrWidthIsABadInput) {
+  Fixture f;
+  ds::OwnerKey k = f.key(5);
+  k.whitebox->layer = "fc9";
+  EXPECT_THROW(ds::extract_whitebox(f.model, *k.whitebox, "m.pt"), ds::InputError);
+  ds::OwnerKey k2 = f.key(5);
+  ds::ArchSpec wide = f.arch;
+  wide.hidden = {64, 40};
+  auto other = ds::build_model(wide, f.input, 1);
+  try {
+    ds::extract_whitebox(other, *k2.whitebox, "other.pt");
+    FAIL();
+  } catch (const ds::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("width 40, the key expects 48"), std::string::npos);
+  }
+}
+
+TEST(Embedding, ReachesZeroBerAndKeepsTheModelShape) {
+  Fixture f;
+  ds::OwnerKey k = f.key(5, 16);
+  ds::DataSplits splits;
+  std::tie(splits.train, splits.test) = ds::split(f.data, 0.2, 1);
+  // Train the base model briefly first, as ds-train would.
+  ds::TrainConfig tc;
+  tc.arch = f.arch;
+  tc.epochs = 3;
+  tc.batch_size = 32;
+  ds::TrainResult base = ds::train_model(tc, splits);
+  ds::WhiteboxExtraction before = ds::extract_whitebox(base.model, *k.whitebox, "m.pt");
+  ds::WhiteboxEmbedConfig c;
+  c.max_epochs = 30;
+  c.batch_size = 32;
+  c.lambda2 = 0.3;
+  c.optimizer.lr = 1e-3;
+  c.accuracy_budget = 0.05;
+  c.measure_overhead = false;
+  std::vector<std::string> names_before;
+  for (const auto& p : base.model.named_parameters()) names_before.push_back(p.name);
+  ds::WhiteboxEmbedResult r = ds::embed_whitebox(base.model, "m.pt", *k.whitebox, splits, c);
+  EXPECT_EQ(r.stop_reason, "converged");
+  ds::WhiteboxExtraction after = ds::extract_whitebox(base.model, *k.whitebox, "m.pt");
+  EXPECT_EQ(after.errors, 0);
+  EXPECT_GT(before.errors, 0);
+  EXPECT_LT(after.p_value, 1e-9);  // 32 bits, no error: 2^-32
+  std::vector<std::string> names_after;
+  for (const auto& p : base.model.named_parameters()) names_after.push_back(p.name);
+  EXPECT_EQ(names_before, names_after);
+  EXPECT_TRUE(base.model.find_method("taps").has_value());
+}
+
+}  // namespace

@@ -1,0 +1,24 @@
+// ds-embed-wm: embed an owner's watermark into a model.
+#include "embed_job.h"
+#include "tool.h"
+
+int main(int argc, char** argv) {
+  ds::EmbedJob job;
+  return ds::run_tool(
+      argc, argv, "ds-embed-wm", "Embed an owner's watermark into a model.",
+      [&](CLI::App& app) {
+        app.add_option("--config", job.config_path, "JSON embedding config")->required();
+        app.add_option("--model", job.model_path, "Model to mark (.pt, not modified)")->required();
+        app.add_option("--keys", job.key_path, "Owner's key from ds-gen-keys")->required();
+        app.add_option("--out", job.out_path, "Marked model to write")->required();
+        app.add_option("--report", job.report_path, "JSON report to write");
+      },
+      [&] {
+        ds::Json r = ds::run_embed_job(job);
+        spdlog::info("marked model: {}  BER {:.4f}  test accuracy {:.4f} -> {:.4f} ({})",
+                     job.out_path, r["ber"].get<double>(),
+                     r["test_accuracy_before"].get<double>(), r["test_accuracy"].get<double>(),
+                     r["stop_reason"].get<std::string>());
+        return ds::kExitOk;
+      });
+}
