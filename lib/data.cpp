@@ -295,14 +295,28 @@ std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uin
 }
 
 ChannelStats channel_stats(const Dataset& d) {
-  auto per_channel = d.images.transpose(0, 1).reshape({d.images.size(1), -1}).to(torch::kFloat64);
-  auto mean = per_channel.mean(1), std = per_channel.std(1);
-  ChannelStats s;
-  for (int64_t c = 0; c < mean.size(0); ++c) {
-    s.mean.push_back(mean[c].item<double>());
-    s.std.push_back(std::max(std[c].item<double>(), 1e-6));
+  // Chunked, with double accumulators: no full-size temporary copy of the images.
+  int64_t channels = d.images.size(1);
+  std::vector<double> sum(size_t(channels), 0.0), sumsq(size_t(channels), 0.0);
+  const int64_t chunk = 4096;
+  for (int64_t s = 0; s < d.size(); s += chunk) {
+    torch::Tensor x = d.images.narrow(0, s, std::min(chunk, d.size() - s)).to(torch::kFloat64);
+    torch::Tensor per_channel = x.transpose(0, 1).reshape({channels, -1});
+    torch::Tensor s1 = per_channel.sum(1), s2 = per_channel.pow(2).sum(1);
+    for (int64_t c = 0; c < channels; ++c) {
+      sum[size_t(c)] += s1[c].item<double>();
+      sumsq[size_t(c)] += s2[c].item<double>();
+    }
   }
-  return s;
+  double n = double(d.images.numel() / std::max<int64_t>(channels, 1));
+  ChannelStats stats;
+  for (int64_t c = 0; c < channels; ++c) {
+    double mean = sum[size_t(c)] / n;
+    double var = std::max(0.0, (sumsq[size_t(c)] - n * mean * mean) / std::max(1.0, n - 1));
+    stats.mean.push_back(mean);
+    stats.std.push_back(std::max(std::sqrt(var), 1e-6));
+  }
+  return stats;
 }
 
 DataSpec parse_data_spec(ConfigObject obj) {

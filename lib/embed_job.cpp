@@ -12,27 +12,104 @@
 #include "report.h"
 #include "runtime.h"
 #include "whitebox.h"
+#include "blackbox.h"
 #include "zoo.h"
 
 namespace ds {
 
-Json run_embed_job(const EmbedJob& job) {
-  Stopwatch total;
-  WhiteboxEmbedConfig config =
-      parse_whitebox_embed_config(read_json_file(job.config_path), job.config_path);
-  set_threads(config.threads);
+namespace {
+
+// Loads model, key and data and checks that they fit each other.
+struct EmbedInputs {
+  LoadedModel model;
+  OwnerKey key;
+  DataSplits data;
+};
+
+EmbedInputs load_embed_inputs(const EmbedJob& job, const DataSpec& data_spec) {
   require_distinct(job.model_path, job.out_path);
-  LoadedModel model = load_model(job.model_path);
-  OwnerKey key = read_key(job.key_path);
+  EmbedInputs in;
+  in.model = load_model(job.model_path);
+  in.key = read_key(job.key_path);
+  if (!in.model.info.empty() && in.model.input_shape() != in.key.input_shape) {
+    fail_input(job.key_path, "key was made for inputs " + Json(in.key.input_shape).dump() +
+                                 ", the model takes " + Json(in.model.input_shape()).dump());
+  }
+  in.data = load_data(data_spec);
+  if (in.data.train.sample_shape() != in.key.input_shape ||
+      in.data.train.num_classes != in.key.num_classes) {
+    fail_input(data_spec.path, "data does not match the key's input shape and classes");
+  }
+  return in;
+}
+
+Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
+  Stopwatch total;
+  BlackboxEmbedConfig config = parse_blackbox_embed_config(json, job.config_path);
+  if (job.keys_out_path.empty()) throw InputError("black-box embedding needs --keys-out");
+  require_distinct(job.key_path, job.keys_out_path);
+  set_threads(config.threads);
+  EmbedInputs in = load_embed_inputs(job, config.data);
+  if (!in.key.blackbox || in.key.blackbox->stage != "candidates") {
+    fail_input(job.key_path, "key has no black-box candidates (make them with ds-gen-keys)");
+  }
+  BlackboxEmbedResult r = embed_blackbox(in.model.module, *in.key.blackbox, in.key.input_shape,
+                                         in.key.num_classes, in.data, config);
+  OwnerKey final_key = in.key;
+  final_key.blackbox = r.final_key;
+  final_key.meta["blackbox_rounds"] = r.rounds;
+  save_model(in.model.module, in.model.info, job.out_path);
+  try {
+    write_key(final_key, job.keys_out_path);
+  } catch (...) {
+    std::remove(job.out_path.c_str());
+    throw;
+  }
+
+  Json report = report_header("ds-embed-wm");
+  report["kind"] = "blackbox";
+  report["config"] = blackbox_embed_config_to_json(config);
+  report["inputs"] = Json{{"config", file_entry(job.config_path)},
+                          {"model", {{"path", job.model_path}, {"sha256", in.model.sha256}}},
+                          {"key", file_entry(job.key_path)},
+                          {"data", {{"digest", in.data.digest}}}};
+  report["outputs"]["model"] = file_entry(job.out_path);
+  report["outputs"]["key"] = file_entry(job.keys_out_path);
+  report["outputs"]["key"]["content_sha256"] = final_key.sha256;
+  Json epochs = Json::array();
+  for (const auto& e : r.epoch_stats) epochs.push_back(epoch_stats_to_json(e));
+  report["epochs"] = epochs;
+  report["rounds"] = r.rounds;
+  report["candidates_drawn"] = r.candidates_drawn;
+  report["keys"] = r.final_key.size();
+  report["key_accuracy"] = r.key_accuracy;
+  report["test_accuracy_before"] = r.accuracy_before;
+  report["test_accuracy"] = r.accuracy_after;
+  report["accuracy_drop"] = r.accuracy_before - r.accuracy_after;
+  report["timings"] = Json{{"embed_seconds", r.seconds}, {"total_seconds", total.seconds()}};
+  report["peak_rss_mib"] = peak_rss_mib();
+  if (!job.report_path.empty()) {
+    try {
+      write_report(job.report_path, report);
+    } catch (...) {
+      std::remove(job.out_path.c_str());
+      std::remove(job.keys_out_path.c_str());
+      throw;
+    }
+  }
+  return report;
+}
+
+Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
+  Stopwatch total;
+  WhiteboxEmbedConfig config = parse_whitebox_embed_config(json, job.config_path);
+  set_threads(config.threads);
+  if (!job.keys_out_path.empty()) throw InputError("--keys-out is for black-box embedding only");
+  EmbedInputs in = load_embed_inputs(job, config.data);
+  LoadedModel& model = in.model;
+  OwnerKey& key = in.key;
+  DataSplits& data = in.data;
   if (!key.whitebox) fail_input(job.key_path, "key has no white-box part");
-  if (!model.info.empty() && model.input_shape() != key.input_shape) {
-    fail_input(job.key_path, "key was made for inputs " + Json(key.input_shape).dump() +
-                                 ", the model takes " + Json(model.input_shape()).dump());
-  }
-  DataSplits data = load_data(config.data);
-  if (data.train.sample_shape() != key.input_shape || data.train.num_classes != key.num_classes) {
-    fail_input(config.data.path, "data does not match the key's input shape and classes");
-  }
   if (config.from_scratch) {
     if (!model.info.contains("arch")) {
       fail_input(job.model_path, "from_scratch needs a zoo model (it records its architecture)");
@@ -92,6 +169,21 @@ Json run_embed_job(const EmbedJob& job) {
     }
   }
   return report;
+}
+
+}  // namespace
+
+Json run_embed_job(const EmbedJob& job) {
+  Json json = read_json_file(job.config_path);
+  if (!json.is_object()) fail_input(job.config_path, "top level must be an object");
+  const Json kind = json.value("kind", Json("whitebox"));
+  if (kind == "blackbox") return run_blackbox_embed(job, json);
+  if (kind == "whitebox") {
+    Json rest = json;
+    rest.erase("kind");
+    return run_whitebox_embed(job, rest);
+  }
+  fail_input(job.config_path, "field 'kind' must be one of whitebox, blackbox");
 }
 
 }  // namespace ds

@@ -12,6 +12,7 @@ struct EmbedJob {
   std::string model_path;   // model to mark (never modified)
   std::string key_path;     // owner's key from ds-gen-keys
   std::string out_path;     // marked model to write
+  std::string keys_out_path;  // black-box: the owner's final key (the K chosen keys) to write
   std::string report_path;  // optional JSON report
 };
 

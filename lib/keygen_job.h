@@ -8,8 +8,9 @@
 namespace ds {
 
 struct KeygenJob {
-  std::string config_path;  // JSON: kind, seed, data, whitebox (see configs/keys-*.json)
+  std::string config_path;  // JSON: kind, seed, data, whitebox or blackbox (configs/keys-*.json)
   std::string model_path;   // the base model the key is made for
+  std::string extend_path;  // optional: an existing key to add this part to (one key, both parts)
   std::string out_path;     // key file to write
   std::string report_path;  // optional JSON report
 };

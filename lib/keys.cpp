@@ -44,6 +44,8 @@ std::map<std::string, c10::IValue> fields_of(const OwnerKey& key) {
   Json meta = key.meta;
   meta["input_shape"] = key.input_shape;
   meta["num_classes"] = key.num_classes;
+  if (!key.whitebox) meta.erase("whitebox");
+  if (!key.blackbox) meta.erase("blackbox");
   std::map<std::string, c10::IValue> f;
   f["format"] = std::string(kFormat);
   f["format_version"] = kFormatVersion;
@@ -57,6 +59,16 @@ std::map<std::string, c10::IValue> fields_of(const OwnerKey& key) {
     f["whitebox.bits"] = w.bits;
     f["whitebox.triggers"] = w.triggers;
     f["whitebox.trigger_labels"] = w.trigger_labels;
+  }
+  if (key.blackbox) {
+    const BlackboxKey& b = *key.blackbox;
+    meta["blackbox"]["stage"] = b.stage;
+    meta["blackbox"]["keys_wanted"] = b.keys_wanted;
+    meta["blackbox"]["false_claim_probability"] = b.false_claim_probability;
+    meta["blackbox"]["generator"] = b.generator;
+    f["blackbox.inputs"] = b.inputs;
+    f["blackbox.labels"] = b.labels;
+    f["blackbox.base_predictions"] = b.base_predictions;
   }
   f["meta"] = meta.dump();
   return f;
@@ -158,15 +170,15 @@ OwnerKey read_key(const std::string& path) {
   if (key.input_shape.size() != 3 || key.num_classes < 2) {
     fail_input(path, "key metadata has a bad input shape or class count");
   }
+  auto tensor = [&](const std::string& name, c10::ScalarType type, int64_t dims) {
+    const c10::IValue& t = get(name);
+    if (!t.isTensor() || t.toTensor().scalar_type() != type || t.toTensor().dim() != dims) {
+      fail_input(path, "field '" + name + "' has the wrong type or shape");
+    }
+    return t.toTensor().contiguous();
+  };
   if (key.meta.contains("whitebox")) {
     WhiteboxKey w;
-    auto tensor = [&](const std::string& name, c10::ScalarType type, int64_t dims) {
-      const c10::IValue& t = get(name);
-      if (!t.isTensor() || t.toTensor().scalar_type() != type || t.toTensor().dim() != dims) {
-        fail_input(path, "field '" + name + "' has the wrong type or shape");
-      }
-      return t.toTensor().contiguous();
-    };
     try {
       const Json& m = key.meta["whitebox"];
       w.layer = m.at("layer").get<std::string>();
@@ -197,6 +209,36 @@ OwnerKey read_key(const std::string& path) {
     }
     key.whitebox = std::move(w);
   }
+  if (key.meta.contains("blackbox")) {
+    BlackboxKey b;
+    try {
+      const Json& m = key.meta["blackbox"];
+      b.stage = m.at("stage").get<std::string>();
+      b.keys_wanted = m.at("keys_wanted").get<int64_t>();
+      b.false_claim_probability = m.at("false_claim_probability").get<double>();
+      b.generator = m.at("generator");
+    } catch (const std::exception&) {
+      fail_input(path, "black-box metadata is incomplete");
+    }
+    b.inputs = tensor("blackbox.inputs", torch::kFloat32, 4);
+    b.labels = tensor("blackbox.labels", torch::kInt64, 1);
+    b.base_predictions = tensor("blackbox.base_predictions", torch::kInt64, 1);
+    if (b.stage != "candidates" && b.stage != "final") fail_input(path, "unknown black-box stage");
+    if (b.inputs.size(0) != b.labels.size(0) || b.labels.size(0) != b.base_predictions.size(0) ||
+        b.labels.size(0) < 1 ||
+        std::vector<int64_t>(b.inputs.sizes().begin() + 1, b.inputs.sizes().end()) !=
+            key.input_shape) {
+      fail_input(path, "black-box inputs, labels and input shape disagree");
+    }
+    if (b.labels.min().item<int64_t>() < 0 || b.labels.max().item<int64_t>() >= key.num_classes) {
+      fail_input(path, "black-box label out of range");
+    }
+    if (!(b.false_claim_probability > 0 && b.false_claim_probability < 1) || b.keys_wanted < 1) {
+      fail_input(path, "black-box decision settings out of range");
+    }
+    key.blackbox = std::move(b);
+  }
+  if (!key.whitebox && !key.blackbox) fail_input(path, "key has neither a white-box nor a black-box part");
   return key;
 }
 

@@ -28,11 +28,26 @@ struct WhiteboxKey {
   int64_t total_bits() const { return bits.numel(); }
 };
 
+// Black-box part (DeepSigns section 2): key inputs and the labels only the marked model gives.
+// Before embedding it holds candidates (stage "candidates"); after, the K chosen keys ("final").
+struct BlackboxKey {
+  std::string stage = "candidates";  // candidates | final
+  int64_t keys_wanted = 32;          // K
+  double false_claim_probability = 1e-9;  // p of the decision rule
+  Json generator = Json::object();   // how candidates are drawn (source, seed), for more rounds
+  torch::Tensor inputs;              // float32 images in [0, 1], n x C x H x W
+  torch::Tensor labels;              // int64 target labels, n
+  torch::Tensor base_predictions;    // int64 labels the unmarked model gave, n
+
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+};
+
 struct OwnerKey {
   std::vector<int64_t> input_shape;  // C, H, W of the model the key was made for
   int64_t num_classes = 0;
   Json meta = Json::object();        // how the key was made (seeds, message, settings)
   std::optional<WhiteboxKey> whitebox;
+  std::optional<BlackboxKey> blackbox;
   std::string sha256;                // canonical content hash, set by write_key / read_key
 };
 

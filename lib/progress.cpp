@@ -3,12 +3,18 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 
 namespace ds {
 
 Progress::Progress(std::string label, int64_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled), tty_(isatty(2) == 1) {}
+    : label_(std::move(label)),
+      total_(total),
+      // --quiet raises the log level above info; progress goes quiet with it.
+      enabled_(enabled && spdlog::should_log(spdlog::level::info)),
+      tty_(isatty(2) == 1) {}
 
 void Progress::update(int64_t done, const std::string& detail) {
   if (!enabled_ || total_ <= 0) return;

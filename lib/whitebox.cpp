@@ -21,7 +21,11 @@ WhiteboxKeySpec parse_whitebox_key_spec(ConfigObject obj) {
   WhiteboxKeySpec s;
   s.layer = obj.get_string("layer", s.layer);
   s.carriers = obj.get_int_list("carriers", s.carriers);
-  if (s.carriers.empty()) obj.fail("carriers", "needs at least one class");
+  s.carrier_count = obj.get_positive_int("carrier_count", s.carrier_count);
+  if (obj.has("carriers") && obj.has("carrier_count")) {
+    obj.fail("carrier_count", "cannot be combined with an explicit 'carriers' list");
+  }
+  if (obj.has("carriers") && s.carriers.empty()) obj.fail("carriers", "needs at least one class");
   std::vector<int64_t> sorted = s.carriers;
   std::sort(sorted.begin(), sorted.end());
   if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
@@ -91,6 +95,31 @@ torch::Tensor layer_activations(torch::jit::Module& model, const torch::Tensor& 
   return taps.at(layer).flatten(1);
 }
 
+// The `count` classes the model classifies most accurately on (up to 10,000 samples of) `data`.
+std::vector<int64_t> most_accurate_classes(torch::jit::Module& model, const Dataset& data,
+                                           int64_t count) {
+  Dataset sample = subset(data, std::min(1.0, 10000.0 / double(data.size())), 23);
+  c10::InferenceMode guard;
+  model.eval();
+  torch::Tensor correct = torch::zeros({data.num_classes}, torch::kFloat64);
+  torch::Tensor total = torch::zeros({data.num_classes}, torch::kFloat64);
+  for (int64_t s = 0; s < sample.size(); s += 1000) {
+    int64_t len = std::min<int64_t>(1000, sample.size() - s);
+    auto y = sample.labels.narrow(0, s, len);
+    auto pred = model.forward({sample.images.narrow(0, s, len)}).toTensor().argmax(1);
+    correct.index_add_(0, y, pred.eq(y).to(torch::kFloat64));
+    total.index_add_(0, y, torch::ones({len}, torch::kFloat64));
+  }
+  torch::Tensor rate = correct / total.clamp_min(1);
+  std::vector<int64_t> order(size_t(data.num_classes));
+  for (int64_t c = 0; c < data.num_classes; ++c) order[size_t(c)] = c;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return rate[a].item<double>() > rate[b].item<double>();
+  });
+  order.resize(size_t(std::min(count, data.num_classes)));
+  return order;
+}
+
 std::string default_layer(torch::jit::Module& model, const std::vector<int64_t>& input_shape) {
   std::string last;
   for (const auto& t : list_taps(model, input_shape)) {
@@ -115,14 +144,16 @@ WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& m
     shape.insert(shape.end(), input_shape.begin(), input_shape.end());
     k.layer_width = layer_activations(model, torch::zeros(shape), k.layer, model_path).size(1);
   }
-  for (int64_t c : spec.carriers) {
+  std::vector<int64_t> carriers = spec.carriers;
+  if (carriers.empty()) carriers = most_accurate_classes(model, train, spec.carrier_count);
+  for (int64_t c : carriers) {
     if (c < 0 || c >= train.num_classes) {
       throw InputError("carriers: class " + std::to_string(c) + " is not one of the " +
                        std::to_string(train.num_classes) + " classes");
     }
   }
-  k.carriers = spec.carriers;
-  int64_t t = int64_t(spec.carriers.size()), n = spec.bits;
+  k.carriers = carriers;
+  int64_t t = int64_t(carriers.size()), n = spec.bits;
   torch::Tensor bits = spec.message.empty()
                            ? seeded_bits(uint64_t(spec.payload_seed), t * n)
                            : message_bits(spec.message, t * n);
@@ -158,7 +189,8 @@ WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& m
     }
   }
 
-  meta["whitebox"] = Json{{"payload_source", spec.message.empty() ? "seed" : "message"},
+  meta["whitebox"] = Json{{"carrier_selection", spec.carriers.empty() ? "most accurate" : "given"},
+                          {"payload_source", spec.message.empty() ? "seed" : "message"},
                           {"trigger_fraction", spec.trigger_fraction},
                           {"trigger_count", want}};
   if (!spec.message.empty()) meta["whitebox"]["message"] = spec.message;

@@ -19,7 +19,12 @@ namespace ds {
 
 struct WhiteboxKeySpec {
   std::string layer;                   // tap to mark; empty: the last hidden tap before logits
-  std::vector<int64_t> carriers = {0}; // classes whose activations carry bits
+  // Classes whose activations carry bits. Empty: the `carrier_count` classes the base model
+  // classifies most accurately on the owner's training data. Marking a class that the model
+  // confuses with another (Fashion-MNIST's T-shirt vs shirt) costs accuracy: measured 0.4 points
+  // for class 0 against 0.02 for class 1 on the MLP.
+  std::vector<int64_t> carriers;
+  int64_t carrier_count = 1;
   int64_t bits = 64;                   // bits per carrier class
   std::string message;                 // payload source: SHA-256 expansion of this text ...
   int64_t payload_seed = -1;           // ... or, when message is empty, bits drawn from this seed

@@ -17,13 +17,13 @@ for arch in mlp cnn; do
     --report "$OUT/train-$arch.json" -q
 done
 
-# name arch carriers bits
-variants=("mlp-64x1 mlp [0] 64" "mlp-64x2 mlp [0,1] 64" "mlp-256x1 mlp [0] 256"
-          "cnn-64x1 cnn [0] 64" "cnn-64x2 cnn [0,1] 64")
+# name arch carrier-classes bits (carriers chosen by ds-gen-keys: the most accurate classes)
+variants=("mlp-64x1 mlp 1 64" "mlp-64x2 mlp 2 64" "mlp-256x1 mlp 1 256"
+          "cnn-64x1 cnn 1 64" "cnn-64x2 cnn 2 64")
 for v in "${variants[@]}"; do
   set -- $v
   name=$1 arch=$2 carriers=$3 bits=$4
-  $py -c "import json,sys; c=json.load(open('configs/keys-whitebox.json')); c['whitebox']['carriers']=$carriers; c['whitebox']['bits']=$bits; json.dump(c, open(sys.argv[1],'w'))" "$OUT/keys-$name.json"
+  $py -c "import json,sys; c=json.load(open('configs/keys-whitebox.json')); c['whitebox']['carrier_count']=$carriers; c['whitebox']['bits']=$bits; json.dump(c, open(sys.argv[1],'w'))" "$OUT/keys-$name.json"
   [ -f "$OUT/$name.key" ] || $B/ds-gen-keys --config "$OUT/keys-$name.json" --model "$OUT/$arch.pt" \
     --out "$OUT/$name.key" --report "$OUT/keys-$name.report.json" -q
   [ -f "$OUT/$name.pt" ] || $B/ds-embed-wm --config configs/embed-whitebox.json --model "$OUT/$arch.pt" \

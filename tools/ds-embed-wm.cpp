@@ -11,14 +11,21 @@ int main(int argc, char** argv) {
         app.add_option("--model", job.model_path, "Model to mark (.pt, not modified)")->required();
         app.add_option("--keys", job.key_path, "Owner's key from ds-gen-keys")->required();
         app.add_option("--out", job.out_path, "Marked model to write")->required();
+        app.add_option("--keys-out", job.keys_out_path,
+                       "Black-box: the owner's final key (the K chosen keys) to write");
         app.add_option("--report", job.report_path, "JSON report to write");
       },
       [&] {
         ds::Json r = ds::run_embed_job(job);
-        spdlog::info("marked model: {}  BER {:.4f}  test accuracy {:.4f} -> {:.4f} ({})",
-                     job.out_path, r["ber"].get<double>(),
-                     r["test_accuracy_before"].get<double>(), r["test_accuracy"].get<double>(),
-                     r["stop_reason"].get<std::string>());
+        if (r["kind"] == "whitebox") {
+          spdlog::info("marked model: {}  BER {:.4f}  test accuracy {:.4f} -> {:.4f} ({})",
+                       job.out_path, r["ber"].get<double>(), r["test_accuracy_before"].get<double>(),
+                       r["test_accuracy"].get<double>(), r["stop_reason"].get<std::string>());
+        } else {
+          spdlog::info("marked model: {}  key: {}  key accuracy {:.3f}  test accuracy {:.4f} -> {:.4f}",
+                       job.out_path, job.keys_out_path, r["key_accuracy"].get<double>(),
+                       r["test_accuracy_before"].get<double>(), r["test_accuracy"].get<double>());
+        }
         return ds::kExitOk;
       });
 }

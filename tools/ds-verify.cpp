@@ -4,23 +4,40 @@
 
 int main(int argc, char** argv) {
   ds::VerifyJob job;
+  std::string export_dir;
   return ds::run_tool(
       argc, argv, "ds-verify",
       "Check a suspect model for the owner's watermark. Exit 0: ownership proven; 1: not "
       "proven; 2: bad input; 3: failure.",
       [&](CLI::App& app) {
-        app.add_option("--model", job.model_path, "Suspect model (.pt)")->required();
+        app.add_option("--model", job.model_path, "Suspect model (.pt)");
         app.add_option("--keys", job.key_path, "Owner's key")->required();
+        app.add_option("--predictions", job.predictions_path,
+                       "Black-box only: JSON labels a remote model gave the exported queries");
+        app.add_option("--export-queries", export_dir,
+                       "Write the black-box queries (queries.pt, query_NNN.png) to this folder");
         app.add_option("--report", job.report_path, "JSON report to write");
         app.add_option("--alpha", job.alpha,
                        "Largest false-claim probability that proves ownership (default 1e-6)");
       },
       [&] {
+        if (!export_dir.empty()) {
+          int64_t n = ds::export_queries(job.key_path, export_dir);
+          spdlog::info("wrote {} queries to {}", n, export_dir);
+          return ds::kExitOk;
+        }
         ds::VerifyOutcome out = ds::run_verify_job(job);
         const ds::Json& r = out.report;
-        spdlog::info("{}: BER {:.4f}, p-value {:.3g} (alpha {:.3g})",
-                     out.verified ? "ownership PROVEN" : "ownership NOT proven",
-                     r.value("ber", 1.0), r.value("p_value", 1.0), job.alpha);
+        if (r.contains("ber")) {
+          spdlog::info("white-box: BER {:.4f}, p-value {:.3g} (alpha {:.3g})", r["ber"].get<double>(),
+                       r["whitebox"]["p_value"].get<double>(), job.alpha);
+        }
+        if (r.contains("blackbox")) {
+          spdlog::info("black-box: {} of {} keys mismatched (threshold {}), p-value {:.3g}",
+                       r["mismatches"].get<int64_t>(), r["blackbox"]["keys"].get<int64_t>(),
+                       r["threshold"].get<int64_t>(), r["blackbox"]["p_value"].get<double>());
+        }
+        spdlog::info("{}", out.verified ? "ownership PROVEN" : "ownership NOT proven");
         return out.verified ? ds::kExitOk : ds::kExitNotProven;
       });
 }
