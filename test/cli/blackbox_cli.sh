@@ -31,6 +31,7 @@ case "$CASE" in
     expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/base.pt" --keys "$T/cand.key" \
       --out "$T/marked.pt" --keys-out "$T/owner.key" --report "$T/embed.json"
     [ "$(json_get "$T/embed.json" "['key_accuracy']")" = "1.0" ] || fail "marked model misses keys"
+    $PY "$SRC/test/python/check_key.py" "$T/owner.key" || fail "Python could not read the key"
     expect_exit 0 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/owner.key" --report "$T/v.json"
     [ "$(json_get "$T/v.json" "['mismatches']")" = "0" ] || fail "mismatches on the marked model"
     expect_exit 1 "$BIN/ds-verify" --model "$T/base.pt" --keys "$T/owner.key" --report "$T/u.json"

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Reads a deepsigns key with nothing but torch.load and json, recomputes its documented
-content hash (docs/FORMATS.md), and compares tensors with those C++ wrote to expect.pt."""
+content hash (docs/FORMATS.md), checks its parts' shapes, and (given expect.pt) compares the
+white-box tensors with those C++ wrote. Usage: check_key.py KEY [EXPECT]"""
 import hashlib
 import json
 import struct
@@ -28,19 +29,25 @@ def content_hash(key: dict) -> str:
     return h.hexdigest()
 
 
-def main(key_path: str, expect_path: str) -> int:
+def main(key_path: str, expect_path: str = "") -> int:
     key = torch.load(key_path)
     meta = json.loads(key["meta"])
-    expect = torch.load(expect_path)
     ok = key["format"] == "deepsigns-key"
     ok &= content_hash(key) == key["sha256"]
-    ok &= torch.equal(key["whitebox.projection"], expect["projection"])
-    ok &= torch.equal(key["whitebox.triggers"], expect["triggers"])
-    ok &= meta["whitebox"]["layer_width"] == key["whitebox.projection"].shape[0]
+    if "whitebox" in meta:
+        ok &= meta["whitebox"]["layer_width"] == key["whitebox.projection"].shape[0]
+    if "blackbox" in meta:
+        n = key["blackbox.labels"].shape[0]
+        ok &= key["blackbox.inputs"].shape == (n, *meta["input_shape"])
+        ok &= meta["blackbox"]["stage"] != "final" or n == meta["blackbox"]["keys_wanted"]
+    if expect_path:
+        expect = torch.load(expect_path)
+        ok &= torch.equal(key["whitebox.projection"], expect["projection"])
+        ok &= torch.equal(key["whitebox.triggers"], expect["triggers"])
     if not ok:
         print("key check failed", file=sys.stderr)
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:3]))

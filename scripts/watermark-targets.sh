@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Measures the white-box watermark against its targets on Fashion-MNIST: trains the MLP and the
-# CNN, embeds 64 bits on one and two carrier classes (and 256 bits on the MLP), verifies the
+# Measures both watermarks against their targets on Fashion-MNIST: trains the MLP and the CNN;
+# white-box: embeds 64 bits on one and two carrier classes (and 256 bits on the MLP); black-box:
+# 32 keys on each model, and on top of the white-box mark (one key, both parts); verifies the
 # marked models, and checks integrity on unmarked MLPs trained with other seeds.
-# Usage: scripts/whitebox-targets.sh [OUT_DIR]   (default runs/whitebox); prints a table.
+# Usage: scripts/watermark-targets.sh [OUT_DIR]   (default runs/targets); prints tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-runs/whitebox}
+OUT=${1:-runs/targets}
 INTEGRITY_SEEDS=${INTEGRITY_SEEDS:-"2 3 4 5 6"}
 INTEGRITY_EPOCHS=${INTEGRITY_EPOCHS:-5}
 B=build/bin
@@ -36,12 +37,36 @@ for v in "${variants[@]}"; do
   set -e
 done
 
+# Black-box alone (bb-ARCH) and on top of the 64-bit white-box mark (both-ARCH).
+for arch in mlp cnn; do
+  [ -f "$OUT/bb-$arch.cand" ] || $B/ds-gen-keys --config configs/keys-blackbox.json --model "$OUT/$arch.pt" \
+    --out "$OUT/bb-$arch.cand" -q
+  [ -f "$OUT/bb-$arch.pt" ] || $B/ds-embed-wm --config configs/embed-blackbox.json --model "$OUT/$arch.pt" \
+    --keys "$OUT/bb-$arch.cand" --out "$OUT/bb-$arch.pt" --keys-out "$OUT/bb-$arch.key" \
+    --report "$OUT/embed-bb-$arch.json" -q
+  [ -f "$OUT/both-$arch.cand" ] || $B/ds-gen-keys --config configs/keys-blackbox.json \
+    --model "$OUT/$arch-64x1.pt" --keys "$OUT/$arch-64x1.key" --out "$OUT/both-$arch.cand" -q
+  [ -f "$OUT/both-$arch.pt" ] || $B/ds-embed-wm --config configs/embed-blackbox.json \
+    --model "$OUT/$arch-64x1.pt" --keys "$OUT/both-$arch.cand" --out "$OUT/both-$arch.pt" \
+    --keys-out "$OUT/both-$arch.key" --report "$OUT/embed-both-$arch.json" -q
+  set +e
+  for m in bb both; do
+    $B/ds-verify --model "$OUT/$m-$arch.pt" --keys "$OUT/$m-$arch.key" --report "$OUT/verify-$m-$arch.json" -q
+    echo "$m-$arch marked: exit $?" >>"$OUT/exits.txt"
+    $B/ds-verify --model "$OUT/$arch.pt" --keys "$OUT/$m-$arch.key" --report "$OUT/verify-$m-$arch-unmarked.json" -q
+    echo "$m-$arch unmarked base: exit $?" >>"$OUT/exits.txt"
+  done
+  set -e
+done
+
 for s in $INTEGRITY_SEEDS; do
   [ -f "$OUT/mlp-seed$s.pt" ] || $B/ds-train --config configs/train-mlp-fmnist.json --seed "$s" \
     --epochs "$INTEGRITY_EPOCHS" --out "$OUT/mlp-seed$s.pt" --report "$OUT/train-mlp-seed$s.json" -q
   set +e
   $B/ds-verify --model "$OUT/mlp-seed$s.pt" --keys "$OUT/mlp-64x1.key" --report "$OUT/integrity-seed$s.json" -q
   echo "integrity seed $s: exit $?" >>"$OUT/exits.txt"
+  $B/ds-verify --model "$OUT/mlp-seed$s.pt" --keys "$OUT/bb-mlp.key" --report "$OUT/integrity-bb-seed$s.json" -q
+  echo "integrity bb seed $s: exit $?" >>"$OUT/exits.txt"
   set -e
 done
 
@@ -66,4 +91,23 @@ for name in ["mlp-64x1", "cnn-64x1"]:
 for s in seeds:
     v = load(f"integrity-seed{s}.json")
     print(f"{'mlp seed ' + s:22} {v['ber']:6.3f} {v['p_value']:9.3g} {str(v['verified']):>8}")
+print()
+print(f"{'black-box':10} {'acc base':>9} {'acc marked':>10} {'drop pts':>8} {'key acc':>7} {'rounds':>6} "
+      f"{'cands':>6} {'mism':>5} {'theta':>5} {'FCP@theta':>9} {'seconds':>7} {'wb BER after':>12}")
+for arch in ["mlp", "cnn"]:
+    for m in ["bb", "both"]:
+        e, v = load(f"embed-{m}-{arch}.json"), load(f"verify-{m}-{arch}.json")
+        wb = f"{v['whitebox']['ber']:.3f}" if "whitebox" in v else "-"
+        print(f"{m + '-' + arch:10} {e['test_accuracy_before']:9.4f} {e['test_accuracy']:10.4f} "
+              f"{100*e['accuracy_drop']:8.2f} {e['key_accuracy']:7.3f} {e['rounds']:6d} {e['candidates_drawn']:6d} "
+              f"{v['mismatches']:5d} {v['threshold']:5d} {v['blackbox']['threshold_false_claim']:9.2e} "
+              f"{e['timings']['embed_seconds']:7.1f} {wb:>12}")
+print()
+print(f"{'black-box, unmarked':22} {'mismatches':>10} {'key hits':>8} {'verified':>8}")
+for arch in ["mlp", "cnn"]:
+    v = load(f"verify-bb-{arch}-unmarked.json")
+    print(f"{'base ' + arch:22} {v['mismatches']:10d} {v['blackbox']['keys'] - v['mismatches']:8d} {str(v['verified']):>8}")
+for s in seeds:
+    v = load(f"integrity-bb-seed{s}.json")
+    print(f"{'mlp seed ' + s:22} {v['mismatches']:10d} {v['blackbox']['keys'] - v['mismatches']:8d} {str(v['verified']):>8}")
 PY
