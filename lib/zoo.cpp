@@ -251,7 +251,7 @@ Module build_wrn(Builder& b, const ArchSpec& a, const InputSpec& input) {
 ArchSpec parse_arch_spec(ConfigObject obj) {
   ArchSpec a;
   a.arch = obj.get_choice("arch", a.arch, {"mlp", "cnn", "wrn"});
-  if (a.arch == "cnn") a.hidden = {128};
+  if (a.arch == "cnn") a.hidden = {512};
   a.hidden = obj.get_int_list("hidden", a.hidden);
   for (int64_t h : a.hidden) {
     if (h <= 0) obj.fail("hidden", "widths must be positive");
