@@ -105,9 +105,7 @@ BlackboxEmbedConfig parse_blackbox_embed_config(const Json& json, const std::str
   c.max_rounds = root.get_positive_int("max_rounds", c.max_rounds);
   c.candidate_repeats = root.get_positive_int("candidate_repeats", c.candidate_repeats);
   c.batch_size = root.get_positive_int("batch_size", c.batch_size);
-  int64_t seed = root.get_int("seed", int64_t(c.seed));
-  if (seed < 0) root.fail("seed", "must be >= 0");
-  c.seed = uint64_t(seed);
+  c.seed = root.get_seed("seed", c.seed);
   c.threads = int(root.get_positive_int("threads", c.threads));
   root.finish();
   return c;

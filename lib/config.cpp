@@ -117,6 +117,12 @@ int64_t ConfigObject::get_positive_int(const std::string& key, int64_t fallback)
   return v;
 }
 
+uint64_t ConfigObject::get_seed(const std::string& key, uint64_t fallback) {
+  int64_t v = get_int(key, int64_t(fallback));
+  if (v < 0) fail(key, "must be >= 0");
+  return uint64_t(v);
+}
+
 std::string ConfigObject::get_choice(const std::string& key, const std::string& fallback,
                                      const std::vector<std::string>& choices) {
   std::string v = get_string(key, fallback);

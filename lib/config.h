@@ -34,6 +34,7 @@ class ConfigObject {
   // Range checks that fail with a message naming the field.
   double get_fraction(const std::string& key, double fallback, bool allow_zero);
   int64_t get_positive_int(const std::string& key, int64_t fallback);
+  uint64_t get_seed(const std::string& key, uint64_t fallback);  // a non-negative integer
   std::string get_choice(const std::string& key, const std::string& fallback,
                          const std::vector<std::string>& choices);
 

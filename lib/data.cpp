@@ -328,9 +328,7 @@ DataSpec parse_data_spec(ConfigObject obj) {
   s.holdout_fraction = obj.get_fraction("holdout_fraction", s.holdout_fraction, false);
   s.train_fraction = obj.get_fraction("train_fraction", s.train_fraction, false);
   s.test_fraction = obj.get_fraction("test_fraction", s.test_fraction, false);
-  int64_t seed = obj.get_int("seed", 0);
-  if (seed < 0) obj.fail("seed", "must be >= 0");
-  s.seed = uint64_t(seed);
+  s.seed = obj.get_seed("seed", 0);
   obj.finish();
   return s;
 }

@@ -46,9 +46,7 @@ TrainConfig parse_train_config(const Json& json, const std::string& file) {
   c.epochs = root.get_positive_int("epochs", c.epochs);
   c.batch_size = root.get_positive_int("batch_size", c.batch_size);
   c.eval_batch_size = root.get_positive_int("eval_batch_size", c.eval_batch_size);
-  int64_t seed = root.get_int("seed", int64_t(c.seed));
-  if (seed < 0) root.fail("seed", "must be >= 0");
-  c.seed = uint64_t(seed);
+  c.seed = root.get_seed("seed", c.seed);
   c.threads = int(root.get_positive_int("threads", c.threads));
   root.finish();
   return c;

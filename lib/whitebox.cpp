@@ -254,18 +254,11 @@ WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::str
   ConfigObject root(json, file);
   WhiteboxEmbedConfig c;
   c.data = parse_data_spec(root.get_object("data"));
-  c.optimizer.lr = 5e-5;
-  {
-    ConfigObject opt = root.get_object("optimizer");
-    if (!opt.has("lr")) {
-      Json o = json.value("optimizer", Json::object());
-      o["lr"] = c.optimizer.lr;
-      c.optimizer = parse_optimizer_spec(ConfigObject(o, file, "optimizer"));
-      opt = ConfigObject(o, file, "optimizer");
-    } else {
-      c.optimizer = parse_optimizer_spec(opt);
-    }
-  }
+  Json opt = json.value("optimizer", Json::object());
+  if (!opt.is_object()) root.fail("optimizer", "must be an object");
+  if (!opt.contains("lr")) opt["lr"] = 5e-5;  // fine-tuning a trained model: small steps
+  root.get_object("optimizer");
+  c.optimizer = parse_optimizer_spec(ConfigObject(opt, file, "optimizer"));
   ConfigObject wb = root.get_object("whitebox");
   c.lambda1 = wb.get_number("lambda1", c.lambda1);
   c.lambda2 = wb.get_number("lambda2", c.lambda2);
@@ -282,9 +275,7 @@ WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::str
   c.accuracy_budget = root.get_fraction("accuracy_budget", c.accuracy_budget, true);
   c.from_scratch = root.get_bool("from_scratch", c.from_scratch);
   c.measure_overhead = root.get_bool("measure_overhead", c.measure_overhead);
-  int64_t seed = root.get_int("seed", int64_t(c.seed));
-  if (seed < 0) root.fail("seed", "must be >= 0");
-  c.seed = uint64_t(seed);
+  c.seed = root.get_seed("seed", c.seed);
   c.threads = int(root.get_positive_int("threads", c.threads));
   root.finish();
   return c;
