@@ -1,0 +1,171 @@
+// Weight-space attacks. Every function copies the model first and edits the copy without
+// recording gradients.
+#include "attacks.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "errors.h"
+#include "model_io.h"
+#include "runtime.h"
+
+namespace ds {
+namespace {
+
+torch::Tensor param(const torch::jit::Module& m, const std::string& name) {
+  for (const auto& p : m.named_parameters()) {
+    if (p.name == name) return p.value;
+  }
+  throw InputError("model has no parameter '" + name + "'");
+}
+
+bool has_param(const torch::jit::Module& m, const std::string& name) {
+  for (const auto& p : m.named_parameters()) {
+    if (p.name == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> attackable_weights(const torch::jit::Module& model) {
+  std::vector<std::string> out;
+  for (const auto& p : model.named_parameters()) {
+    const std::string& n = p.name;
+    if (p.value.dim() >= 2 && n.size() >= 7 && n.compare(n.size() - 7, 7, ".weight") == 0) {
+      out.push_back(n);
+    }
+  }
+  return out;
+}
+
+torch::jit::Module prune_magnitude(const torch::jit::Module& model, double rate, bool global,
+                                   bool structured) {
+  if (!(rate >= 0 && rate <= 1)) throw InputError("prune rate must be in [0, 1]");
+  torch::jit::Module out = clone_model(model);
+  torch::NoGradGuard no_grad;
+  std::vector<std::string> names = attackable_weights(out);
+  if (structured) {
+    for (const auto& n : names) {
+      torch::Tensor w = param(out, n);
+      int64_t units = w.size(0);
+      int64_t drop = int64_t(std::floor(rate * double(units)));
+      if (drop == 0) continue;
+      torch::Tensor norms = w.reshape({units, -1}).norm(2, 1);
+      torch::Tensor idx = std::get<1>(norms.sort()).narrow(0, 0, drop);
+      w.index_fill_(0, idx, 0.0);
+      std::string bias = n.substr(0, n.size() - 7) + ".bias";
+      if (has_param(out, bias)) param(out, bias).index_fill_(0, idx, 0.0);
+    }
+    return out;
+  }
+  if (global) {
+    std::vector<torch::Tensor> mags;
+    for (const auto& n : names) mags.push_back(param(out, n).abs().flatten());
+    torch::Tensor all = torch::cat(mags);
+    int64_t k = int64_t(std::floor(rate * double(all.numel())));
+    if (k == 0) return out;
+    // Ties at the threshold are broken by position so exactly k weights are removed.
+    torch::Tensor order = std::get<1>(all.sort(/*stable=*/true, 0, false));
+    torch::Tensor mask = torch::ones_like(all);
+    mask.index_fill_(0, order.narrow(0, 0, k), 0.0);
+    int64_t offset = 0;
+    for (const auto& n : names) {
+      torch::Tensor w = param(out, n);
+      w.mul_(mask.narrow(0, offset, w.numel()).view_as(w));
+      offset += w.numel();
+    }
+  } else {
+    for (const auto& n : names) {
+      torch::Tensor w = param(out, n);
+      int64_t k = int64_t(std::floor(rate * double(w.numel())));
+      if (k == 0) continue;
+      torch::Tensor order = std::get<1>(w.abs().flatten().sort(true, 0, false));
+      w.view({-1}).index_fill_(0, order.narrow(0, 0, k), 0.0);
+    }
+  }
+  return out;
+}
+
+torch::jit::Module quantize_weights(const torch::jit::Module& model, int bits, bool per_channel) {
+  if (bits < 1 || bits > 16) throw InputError("quantisation bits must be in 1..16");
+  torch::jit::Module out = clone_model(model);
+  torch::NoGradGuard no_grad;
+  const double levels = std::pow(2.0, bits) - 1.0;
+  for (const auto& n : attackable_weights(out)) {
+    torch::Tensor w = param(out, n);
+    torch::Tensor rows = per_channel ? w.reshape({w.size(0), -1}) : w.reshape({1, -1});
+    torch::Tensor lo = std::get<0>(rows.min(1, true)), hi = std::get<0>(rows.max(1, true));
+    torch::Tensor step = ((hi - lo) / levels).clamp_min(1e-12);
+    torch::Tensor q = ((rows - lo) / step).round() * step + lo;
+    w.copy_(q.view_as(w));
+  }
+  return out;
+}
+
+torch::jit::Module add_weight_noise(const torch::jit::Module& model, double scale, uint64_t seed) {
+  if (!(scale >= 0)) throw InputError("noise scale must be >= 0");
+  torch::jit::Module out = clone_model(model);
+  torch::NoGradGuard no_grad;
+  auto gen = at::detail::createCPUGenerator(mix_seed(seed, 31));
+  for (const auto& n : attackable_weights(out)) {
+    torch::Tensor w = param(out, n);
+    double sd = w.numel() > 1 ? w.std().item<double>() : 0.0;
+    w.add_(torch::randn(w.sizes(), gen, w.scalar_type()) * (scale * sd));
+  }
+  return out;
+}
+
+std::string next_dense_layer(const torch::jit::Module& model, const std::string& layer) {
+  if (layer.size() < 3 || layer.compare(0, 2, "fc") != 0) {
+    throw InputError("function-preserving transforms need a dense layer named fcK, got '" +
+                     layer + "'");
+  }
+  int k = 0;
+  try {
+    k = std::stoi(layer.substr(2));
+  } catch (const std::exception&) {
+    throw InputError("function-preserving transforms need a dense layer named fcK, got '" +
+                     layer + "'");
+  }
+  std::string next = "fc" + std::to_string(k + 1);
+  if (!has_param(model, layer + ".weight") || !has_param(model, next + ".weight")) {
+    throw InputError("model has no dense pair " + layer + " -> " + next);
+  }
+  return next;
+}
+
+torch::jit::Module permute_units(const torch::jit::Module& model, const std::string& layer,
+                                 uint64_t seed) {
+  std::string next = next_dense_layer(model, layer);
+  torch::jit::Module out = clone_model(model);
+  torch::NoGradGuard no_grad;
+  torch::Tensor w = param(out, layer + ".weight"), b = param(out, layer + ".bias");
+  torch::Tensor v = param(out, next + ".weight");
+  auto gen = at::detail::createCPUGenerator(mix_seed(seed, 41));
+  torch::Tensor perm = torch::randperm(w.size(0), gen, torch::kInt64);
+  w.copy_(w.index_select(0, perm));
+  b.copy_(b.index_select(0, perm));
+  v.copy_(v.index_select(1, perm));
+  return out;
+}
+
+torch::jit::Module scale_units(const torch::jit::Module& model, const std::string& layer,
+                               double low, double high, uint64_t seed) {
+  if (!(low > 0 && high >= low)) throw InputError("scale range must satisfy 0 < low <= high");
+  std::string next = next_dense_layer(model, layer);
+  torch::jit::Module out = clone_model(model);
+  torch::NoGradGuard no_grad;
+  torch::Tensor w = param(out, layer + ".weight"), b = param(out, layer + ".bias");
+  torch::Tensor v = param(out, next + ".weight");
+  auto gen = at::detail::createCPUGenerator(mix_seed(seed, 43));
+  torch::Tensor c = torch::rand({w.size(0)}, gen, torch::kFloat32) * (high - low) + low;
+  w.mul_(c.unsqueeze(1));
+  b.mul_(c);
+  v.div_(c.unsqueeze(0));
+  return out;
+}
+
+}  // namespace ds
