@@ -59,6 +59,60 @@ torch::Tensor read_predictions(const std::string& path, int64_t count, int64_t n
   return torch::tensor(labels, torch::kInt64);
 }
 
+Json verify_parts(torch::jit::Module* model, const std::string& model_path, const OwnerKey& key,
+                  const torch::Tensor& answers, double alpha) {
+  Json r = Json::object();
+  bool verified = false;
+  double best_p = 1.0, best_log10_p = 0.0;
+  if (key.whitebox && model) {
+    WhiteboxExtraction e = extract_whitebox(*model, *key.whitebox, model_path);
+    Json bits = Json::array();
+    for (int64_t t = 0; t < e.bits.size(0); ++t) {
+      std::string row;
+      for (int64_t i = 0; i < e.bits.size(1); ++i) row += e.bits[t][i].item<int64_t>() ? '1' : '0';
+      bits.push_back(row);
+    }
+    bool ok = e.p_value <= alpha;
+    r["whitebox"] = Json{{"verified", ok},
+                              {"layer", key.whitebox->layer},
+                              {"carriers", key.whitebox->carriers},
+                              {"bits", e.total},
+                              {"bit_errors", e.errors},
+                              {"ber", e.ber},
+                              {"p_value", e.p_value},
+                              {"log10_p_value", e.log10_p_value},
+                              {"extracted_bits", bits}};
+    r["ber"] = e.ber;
+    verified = verified || ok;
+    if (e.log10_p_value < best_log10_p) best_p = e.p_value, best_log10_p = e.log10_p_value;
+  } else if (key.whitebox) {
+    r["whitebox"] = Json{{"checked", false}, {"why", "needs the model's weights"}};
+  }
+  if (key.blackbox) {
+    if (key.blackbox->stage != "final") {
+      throw InputError("the key's black-box part holds candidates, not keys: embed it first");
+    }
+    torch::Tensor labels = model ? predict_labels(*model, key.blackbox->inputs) : answers;
+    BlackboxDecision d = decide_blackbox(*key.blackbox, key.num_classes, labels);
+    r["blackbox"] = Json{{"verified", d.verified},
+                              {"keys", d.keys},
+                              {"mismatches", d.mismatches},
+                              {"threshold", d.threshold},
+                              {"false_claim_probability", key.blackbox->false_claim_probability},
+                              {"threshold_false_claim", d.threshold_false_claim},
+                              {"p_value", d.p_value},
+                              {"log10_p_value", d.log10_p_value}};
+    r["mismatches"] = d.mismatches;
+    r["threshold"] = d.threshold;
+    verified = verified || d.verified;
+    if (d.log10_p_value < best_log10_p) best_p = d.p_value, best_log10_p = d.log10_p_value;
+  }
+  r["verified"] = verified;
+  r["p_value"] = best_p;
+  r["log10_p_value"] = best_log10_p;
+  return r;
+}
+
 VerifyOutcome run_verify_job(const VerifyJob& job) {
   Stopwatch total;
   if (!(job.alpha > 0 && job.alpha < 1)) throw InputError("--alpha must be in (0, 1)");
@@ -74,6 +128,9 @@ VerifyOutcome run_verify_job(const VerifyJob& job) {
   report["inputs"]["key"]["content_sha256"] = key.sha256;
   report["alpha"] = job.alpha;
 
+  if (key.blackbox && key.blackbox->stage != "final") {
+    fail_input(job.key_path, "black-box part holds candidates, not keys: embed it first");
+  }
   std::optional<LoadedModel> model;
   torch::Tensor answers;
   if (!job.model_path.empty()) {
@@ -91,53 +148,10 @@ VerifyOutcome run_verify_job(const VerifyJob& job) {
     report["inputs"]["predictions"] = file_entry(job.predictions_path);
   }
 
-  double best_p = 1.0, best_log10_p = 0.0;
-  if (key.whitebox && model) {
-    WhiteboxExtraction e = extract_whitebox(model->module, *key.whitebox, job.model_path);
-    Json bits = Json::array();
-    for (int64_t t = 0; t < e.bits.size(0); ++t) {
-      std::string row;
-      for (int64_t i = 0; i < e.bits.size(1); ++i) row += e.bits[t][i].item<int64_t>() ? '1' : '0';
-      bits.push_back(row);
-    }
-    bool ok = e.p_value <= job.alpha;
-    report["whitebox"] = Json{{"verified", ok},
-                              {"layer", key.whitebox->layer},
-                              {"carriers", key.whitebox->carriers},
-                              {"bits", e.total},
-                              {"bit_errors", e.errors},
-                              {"ber", e.ber},
-                              {"p_value", e.p_value},
-                              {"log10_p_value", e.log10_p_value},
-                              {"extracted_bits", bits}};
-    report["ber"] = e.ber;
-    out.verified = out.verified || ok;
-    if (e.log10_p_value < best_log10_p) best_p = e.p_value, best_log10_p = e.log10_p_value;
-  } else if (key.whitebox) {
-    report["whitebox"] = Json{{"checked", false}, {"why", "needs the model's weights"}};
-  }
-  if (key.blackbox) {
-    if (key.blackbox->stage != "final") {
-      fail_input(job.key_path, "black-box part holds candidates, not keys: embed it first");
-    }
-    if (model) answers = predict_labels(model->module, key.blackbox->inputs);
-    BlackboxDecision d = decide_blackbox(*key.blackbox, key.num_classes, answers);
-    report["blackbox"] = Json{{"verified", d.verified},
-                              {"keys", d.keys},
-                              {"mismatches", d.mismatches},
-                              {"threshold", d.threshold},
-                              {"false_claim_probability", key.blackbox->false_claim_probability},
-                              {"threshold_false_claim", d.threshold_false_claim},
-                              {"p_value", d.p_value},
-                              {"log10_p_value", d.log10_p_value}};
-    report["mismatches"] = d.mismatches;
-    report["threshold"] = d.threshold;
-    out.verified = out.verified || d.verified;
-    if (d.log10_p_value < best_log10_p) best_p = d.p_value, best_log10_p = d.log10_p_value;
-  }
-  report["verified"] = out.verified;
-  report["p_value"] = best_p;
-  report["log10_p_value"] = best_log10_p;
+  Json parts = verify_parts(model ? &model->module : nullptr, job.model_path, key, answers,
+                            job.alpha);
+  report.update(parts);
+  out.verified = parts["verified"].get<bool>();
   report["timings"] = Json{{"total_seconds", total.seconds()}};
   if (!job.report_path.empty()) write_report(job.report_path, report);
   return out;

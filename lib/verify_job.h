@@ -26,6 +26,14 @@ struct VerifyOutcome {
   Json report;
 };
 
+struct OwnerKey;
+
+// Every check the key supports on an in-memory model (or on `answers` to the black-box queries
+// when `model` is null). Returns the report fields: verified, whitebox, blackbox, ber,
+// mismatches, threshold, p_value, log10_p_value.
+Json verify_parts(torch::jit::Module* model, const std::string& model_path, const OwnerKey& key,
+                  const torch::Tensor& answers, double alpha);
+
 // Runs every check the key supports; ownership is proven when any part verifies (the overall
 // false-claim probability is at most the sum of the parts').
 VerifyOutcome run_verify_job(const VerifyJob& job);
