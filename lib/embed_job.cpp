@@ -88,15 +88,7 @@ Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
   report["accuracy_drop"] = r.accuracy_before - r.accuracy_after;
   report["timings"] = Json{{"embed_seconds", r.seconds}, {"total_seconds", total.seconds()}};
   report["peak_rss_mib"] = peak_rss_mib();
-  if (!job.report_path.empty()) {
-    try {
-      write_report(job.report_path, report);
-    } catch (...) {
-      std::remove(job.out_path.c_str());
-      std::remove(job.keys_out_path.c_str());
-      throw;
-    }
-  }
+  write_report_or_remove(job.report_path, report, {job.out_path, job.keys_out_path});
   return report;
 }
 
@@ -160,14 +152,7 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
     report["timings"]["embed_overhead"] = per_epoch / r.plain_epoch_seconds - 1.0;
   }
   report["peak_rss_mib"] = peak_rss_mib();
-  if (!job.report_path.empty()) {
-    try {
-      write_report(job.report_path, report);
-    } catch (...) {
-      std::remove(job.out_path.c_str());
-      throw;
-    }
-  }
+  write_report_or_remove(job.report_path, report, {job.out_path});
   return report;
 }
 

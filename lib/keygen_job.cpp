@@ -102,14 +102,7 @@ Json run_keygen_job(const KeygenJob& job) {
   report["seed"] = seed;
   report["timings"] = Json{{"total_seconds", total.seconds()}};
   report["peak_rss_mib"] = peak_rss_mib();
-  if (!job.report_path.empty()) {
-    try {
-      write_report(job.report_path, report);
-    } catch (...) {
-      std::remove(job.out_path.c_str());
-      throw;
-    }
-  }
+  write_report_or_remove(job.report_path, report, {job.out_path});
   return report;
 }
 

@@ -1,6 +1,8 @@
 // Report helpers.
 #include "report.h"
 
+#include <cstdio>
+
 #include "files.h"
 #include "sha256.h"
 
@@ -22,6 +24,17 @@ Json file_entry(const std::string& path) {
 
 void write_report(const std::string& path, const Json& report) {
   write_file_atomically(path, report.dump(2) + "\n");
+}
+
+void write_report_or_remove(const std::string& path, const Json& report,
+                            const std::vector<std::string>& outputs) {
+  if (path.empty()) return;
+  try {
+    write_report(path, report);
+  } catch (...) {
+    for (const auto& o : outputs) std::remove(o.c_str());
+    throw;
+  }
 }
 
 }  // namespace ds

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config.h"
 
@@ -21,5 +22,10 @@ Json file_entry(const std::string& path);
 
 // Writes the report with 2-space indentation, atomically.
 void write_report(const std::string& path, const Json& report);
+
+// Writes the report when `path` is set; if that fails, removes the `outputs` already written so
+// that a run leaves all of its files or none, then rethrows.
+void write_report_or_remove(const std::string& path, const Json& report,
+                            const std::vector<std::string>& outputs);
 
 }  // namespace ds

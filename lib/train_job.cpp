@@ -60,14 +60,7 @@ Json run_train_job(const TrainJob& job) {
                            {"train_seconds", r.train_seconds},
                            {"total_seconds", total.seconds()}};
   report["peak_rss_mib"] = peak_rss_mib();
-  if (!job.report_path.empty()) {
-    try {
-      write_report(job.report_path, report);
-    } catch (...) {
-      std::remove(job.out_path.c_str());  // no partial outputs: model and report go together
-      throw;
-    }
-  }
+  write_report_or_remove(job.report_path, report, {job.out_path});
   return report;
 }
 
