@@ -137,34 +137,46 @@ std::string next_dense_layer(const torch::jit::Module& model, const std::string&
   return next;
 }
 
+namespace {
+
+// A dense layer's units: their incoming weights and biases, and the next layer's weights on them.
+struct DenseUnits {
+  torch::Tensor in_weight, in_bias, out_weight;
+};
+
+DenseUnits dense_units(const torch::jit::Module& model, const std::string& layer) {
+  std::string next = next_dense_layer(model, layer);
+  return DenseUnits{param(model, layer + ".weight"), param(model, layer + ".bias"),
+                    param(model, next + ".weight")};
+}
+
+}  // namespace
+
 torch::jit::Module permute_units(const torch::jit::Module& model, const std::string& layer,
                                  uint64_t seed) {
-  std::string next = next_dense_layer(model, layer);
   torch::jit::Module out = clone_model(model);
+  DenseUnits d = dense_units(out, layer);
   torch::NoGradGuard no_grad;
-  torch::Tensor w = param(out, layer + ".weight"), b = param(out, layer + ".bias");
-  torch::Tensor v = param(out, next + ".weight");
   auto gen = at::detail::createCPUGenerator(mix_seed(seed, 41));
-  torch::Tensor perm = torch::randperm(w.size(0), gen, torch::kInt64);
-  w.copy_(w.index_select(0, perm));
-  b.copy_(b.index_select(0, perm));
-  v.copy_(v.index_select(1, perm));
+  torch::Tensor perm = torch::randperm(d.in_weight.size(0), gen, torch::kInt64);
+  d.in_weight.copy_(d.in_weight.index_select(0, perm));
+  d.in_bias.copy_(d.in_bias.index_select(0, perm));
+  d.out_weight.copy_(d.out_weight.index_select(1, perm));
   return out;
 }
 
 torch::jit::Module scale_units(const torch::jit::Module& model, const std::string& layer,
                                double low, double high, uint64_t seed) {
   if (!(low > 0 && high >= low)) throw InputError("scale range must satisfy 0 < low <= high");
-  std::string next = next_dense_layer(model, layer);
   torch::jit::Module out = clone_model(model);
+  DenseUnits d = dense_units(out, layer);
   torch::NoGradGuard no_grad;
-  torch::Tensor w = param(out, layer + ".weight"), b = param(out, layer + ".bias");
-  torch::Tensor v = param(out, next + ".weight");
   auto gen = at::detail::createCPUGenerator(mix_seed(seed, 43));
-  torch::Tensor c = torch::rand({w.size(0)}, gen, torch::kFloat32) * (high - low) + low;
-  w.mul_(c.unsqueeze(1));
-  b.mul_(c);
-  v.div_(c.unsqueeze(0));
+  torch::Tensor c =
+      torch::rand({d.in_weight.size(0)}, gen, torch::kFloat32) * (high - low) + low;
+  d.in_weight.mul_(c.unsqueeze(1));
+  d.in_bias.mul_(c);
+  d.out_weight.div_(c.unsqueeze(0));
   return out;
 }
 

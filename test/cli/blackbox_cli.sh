@@ -3,25 +3,13 @@
 # from the model and from a predictions file, a combined key, and bad inputs.
 source "$(dirname "$0")/common.sh"
 
-DATA='{"format": "idx", "path": "'$FMNIST'", "train_fraction": 0.1, "test_fraction": 0.2}'
-cat >"$T/train.json" <<JSON
-{"model": {"arch": "mlp", "hidden": [128, 64]}, "data": $DATA,
- "optimizer": {"name": "adam", "lr": 0.002}, "epochs": 3, "batch_size": 64, "seed": 1}
-JSON
+write_small_watermark_configs
 cat >"$T/keys-bb.json" <<JSON
 {"kind": "blackbox", "seed": 5, "blackbox": {"keys": 16, "candidate_factor": 20}}
 JSON
 cat >"$T/embed-bb.json" <<JSON
 {"kind": "blackbox", "data": $DATA, "optimizer": {"name": "sgd", "lr": 0.002, "momentum": 0.9, "nesterov": true},
  "epochs_per_round": 2, "max_rounds": 4, "candidate_repeats": 16, "seed": 1}
-JSON
-cat >"$T/keys-wb.json" <<JSON
-{"kind": "whitebox", "seed": 11, "data": $DATA,
- "whitebox": {"carriers": [0], "bits": 32, "message": "ctest owner", "trigger_fraction": 0.05}}
-JSON
-cat >"$T/embed-wb.json" <<JSON
-{"data": $DATA, "optimizer": {"name": "adam", "lr": 0.001}, "max_epochs": 15, "batch_size": 64,
- "accuracy_budget": 0.02, "measure_overhead": false, "seed": 1}
 JSON
 
 case "$CASE" in

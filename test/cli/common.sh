@@ -29,3 +29,21 @@ expect_error_line() {
 expect_no_file() { [ ! -e "$1" ] || fail "unexpected output file $1"; }
 
 json_get() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
+
+# Small-data configs shared by the watermark cases: a 10% Fashion-MNIST subset, an MLP trained
+# for 3 epochs, and a 32-bit white-box key and embedding that converge on it in seconds.
+write_small_watermark_configs() {
+  DATA='{"format": "idx", "path": "'$FMNIST'", "train_fraction": 0.1, "test_fraction": 0.2}'
+  cat >"$T/train.json" <<JSON
+{"model": {"arch": "mlp", "hidden": [128, 64]}, "data": $DATA,
+ "optimizer": {"name": "adam", "lr": 0.002}, "epochs": 3, "batch_size": 64, "seed": 1}
+JSON
+  cat >"$T/keys-wb.json" <<JSON
+{"kind": "whitebox", "seed": 11, "data": $DATA,
+ "whitebox": {"carriers": [0], "bits": 32, "message": "ctest owner", "trigger_fraction": 0.05}}
+JSON
+  cat >"$T/embed-wb.json" <<JSON
+{"data": $DATA, "optimizer": {"name": "adam", "lr": 0.001}, "max_epochs": 15, "batch_size": 64,
+ "accuracy_budget": 0.02, "measure_overhead": false, "seed": 1}
+JSON
+}

@@ -3,25 +3,13 @@
 # inputs ds-verify must refuse with exit 2.
 source "$(dirname "$0")/common.sh"
 
-DATA='{"format": "idx", "path": "'$FMNIST'", "train_fraction": 0.1, "test_fraction": 0.2}'
-cat >"$T/train.json" <<JSON
-{"model": {"arch": "mlp", "hidden": [128, 64]}, "data": $DATA,
- "optimizer": {"name": "adam", "lr": 0.002}, "epochs": 3, "batch_size": 64, "seed": 1}
-JSON
-cat >"$T/keys.json" <<JSON
-{"kind": "whitebox", "seed": 11, "data": $DATA,
- "whitebox": {"carriers": [0], "bits": 32, "message": "ctest owner", "trigger_fraction": 0.05}}
-JSON
-cat >"$T/embed.json" <<JSON
-{"data": $DATA, "optimizer": {"name": "adam", "lr": 0.001}, "max_epochs": 15, "batch_size": 64,
- "accuracy_budget": 0.02, "measure_overhead": false, "seed": 1}
-JSON
+write_small_watermark_configs
 
 make_marked() {
   expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/base.pt"
-  expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys.json" --model "$T/base.pt" --out "$T/owner.key" \
+  expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/owner.key" \
     --report "$T/keys.report.json"
-  expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed.json" --model "$T/base.pt" --keys "$T/owner.key" \
+  expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/base.pt" --keys "$T/owner.key" \
     --out "$T/marked.pt" --report "$T/embed.report.json"
 }
 
