@@ -1,5 +1,6 @@
 // The ds-attack job: apply one attack to a model, write the attacked model, and report test
-// accuracy and (given the owner's key) every verification result before and after.
+// accuracy and (given the owner's key) every verification result before and after. Sweeps
+// (configs with a "grid") are in sweep.h.
 #pragma once
 
 #include <string>

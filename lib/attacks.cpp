@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "errors.h"
 #include "model_io.h"
@@ -178,6 +179,154 @@ torch::jit::Module scale_units(const torch::jit::Module& model, const std::strin
   d.in_bias.mul_(c);
   d.out_weight.div_(c.unsqueeze(0));
   return out;
+}
+
+}  // namespace ds
+
+namespace ds {
+
+std::string last_dense_layer(const torch::jit::Module& model) {
+  std::string last;
+  for (const auto& n : attackable_weights(model)) {
+    if (param(model, n).dim() == 2) last = n.substr(0, n.size() - 7);
+  }
+  if (last.empty()) throw InputError("model has no dense layer");
+  return last;
+}
+
+torch::jit::Module add_dummy_units(const torch::jit::Module& model, Json& info,
+                                   const std::string& layer, int64_t units, bool shuffle,
+                                   uint64_t seed) {
+  if (units < 1) throw InputError("dummy units must be >= 1");
+  if (!info.contains("arch") || !info.contains("normalization")) {
+    throw InputError("dummy neurons need a zoo model (its description records the architecture)");
+  }
+  std::string next = next_dense_layer(model, layer);
+  ArchSpec arch = parse_arch_spec(ConfigObject(info["arch"], "model", "arch"));
+  size_t index = size_t(std::stoi(layer.substr(2)) - 1);
+  if (arch.arch == "wrn" || index >= arch.hidden.size()) {
+    throw InputError("layer " + layer + " is not a hidden dense layer of this architecture");
+  }
+  arch.hidden[index] += units;
+  InputSpec input{info["input_shape"].get<std::vector<int64_t>>(), info["num_classes"].get<int64_t>(),
+                  info["normalization"]["mean"].get<std::vector<double>>(),
+                  info["normalization"]["std"].get<std::vector<double>>()};
+  // The fresh model's initial weights are the dummies' incoming weights: they look like any
+  // other unit's.
+  torch::jit::Module out = build_model(arch, input, mix_seed(seed, 47));
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> old;
+  for (const auto& p : model.named_parameters()) old[p.name] = p.value;
+  for (const auto& b : model.named_buffers()) old[b.name] = b.value;
+  auto copy_into = [&](const std::string& name, torch::Tensor dst) {
+    auto it = old.find(name);
+    if (it == old.end()) throw InputError("model has no tensor '" + name + "' of its architecture");
+    torch::Tensor src = it->second;
+    if (src.dim() != dst.dim()) throw InputError("tensor '" + name + "' has an unexpected shape");
+    torch::Tensor view = dst;
+    for (int64_t d = 0; d < src.dim(); ++d) {
+      if (src.size(d) > dst.size(d)) throw InputError("tensor '" + name + "' is wider than expected");
+      view = view.narrow(d, 0, src.size(d));
+    }
+    view.copy_(src);
+    if (name == next + ".weight") dst.narrow(1, src.size(1), dst.size(1) - src.size(1)).zero_();
+  };
+  for (const auto& p : out.named_parameters()) copy_into(p.name, p.value);
+  for (const auto& b : out.named_buffers()) copy_into(b.name, b.value);
+  info["arch"] = arch_spec_to_json(arch);
+  out.eval();
+  return shuffle ? permute_units(out, layer, seed) : out;
+}
+
+namespace {
+
+void reinit_uniform(torch::Tensor w, torch::Tensor b, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  double bound = 1.0 / std::sqrt(double(w.size(1)));
+  w.copy_(torch::rand(w.sizes(), gen, w.scalar_type()) * (2 * bound) - bound);
+  if (b.defined()) b.copy_(torch::rand(b.sizes(), gen, b.scalar_type()) * (2 * bound) - bound);
+}
+
+// Trains `model` in place with `step` on the given parameters; the rest stay frozen.
+std::vector<EpochStats> train_parameters(torch::jit::Module& model,
+                                         const std::vector<torch::Tensor>& params,
+                                         const OptimizerSpec& opt, int64_t epochs,
+                                         int64_t batch_size, const Dataset& data, uint64_t seed,
+                                         const StepFn& step, const std::string& what) {
+  for (auto p : model.parameters()) p.requires_grad_(false);
+  for (auto p : params) p.requires_grad_(true);
+  auto optimizer = make_optimizer(opt, params);
+  torch::manual_seed(mix_seed(seed, 3));  // dropout
+  std::vector<EpochStats> stats;
+  for (int64_t e = 0; e < epochs; ++e) {
+    set_lr(*optimizer, scheduled_lr(opt, e, epochs));
+    std::string label = what + " " + std::to_string(e + 1) + "/" + std::to_string(epochs);
+    EpochStats s = run_epoch(model, {optimizer.get()}, data, batch_size,
+                             mix_seed(seed, 200 + uint64_t(e)), step, label);
+    s.epoch = e + 1;
+    stats.push_back(s);
+  }
+  for (auto p : model.parameters()) p.requires_grad_(true);
+  model.eval();
+  return stats;
+}
+
+}  // namespace
+
+AttackTraining finetune_model(const torch::jit::Module& model, const FinetuneSpec& spec,
+                              const Dataset& attacker_data, uint64_t seed) {
+  if (attacker_data.size() == 0) throw InputError("fine-tuning needs attacker data");
+  AttackTraining r{clone_model(model), {}};
+  std::string last = last_dense_layer(r.model);
+  torch::Tensor w = param(r.model, last + ".weight");
+  torch::Tensor b = has_param(r.model, last + ".bias") ? param(r.model, last + ".bias")
+                                                        : torch::Tensor();
+  if (spec.mode == "rtll" || spec.mode == "rtal") {
+    torch::NoGradGuard no_grad;
+    reinit_uniform(w, b, mix_seed(seed, 53));
+  }
+  std::vector<torch::Tensor> params;
+  if (spec.mode == "ftll" || spec.mode == "rtll") {
+    params.push_back(w);
+    if (b.defined()) params.push_back(b);
+  } else if (spec.mode == "ftal" || spec.mode == "rtal") {
+    for (auto p : r.model.parameters()) params.push_back(p);
+  } else {
+    throw InputError("unknown fine-tuning mode '" + spec.mode + "'");
+  }
+  r.epochs = train_parameters(r.model, params, spec.optimizer, spec.epochs, spec.batch_size,
+                              attacker_data, seed, cross_entropy_step(r.model), spec.mode);
+  return r;
+}
+
+AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spec,
+                             const Dataset& attacker_data, uint64_t seed, InputSpec* student_input) {
+  if (attacker_data.size() == 0) throw InputError("distillation needs attacker data");
+  if (!(spec.temperature > 0)) throw InputError("distillation temperature must be positive");
+  ChannelStats stats = channel_stats(attacker_data);
+  InputSpec input{attacker_data.sample_shape(), attacker_data.num_classes, stats.mean, stats.std};
+  if (student_input) *student_input = input;
+  AttackTraining r{build_model(spec.student, input, mix_seed(seed, 59)), {}};
+  teacher.eval();
+  const double t = spec.temperature;
+  torch::jit::Module& student = r.model;
+  StepFn step = [&teacher, &student, t](const torch::Tensor& x, const torch::Tensor&) {
+    torch::Tensor soft;
+    {
+      torch::NoGradGuard no_grad;
+      soft = torch::softmax(teacher.forward({x}).toTensor() / t, 1);
+    }
+    torch::Tensor logits = student.forward({x}).toTensor();
+    torch::Tensor loss =
+        torch::kl_div(torch::log_softmax(logits / t, 1), soft, at::Reduction::Sum) *
+        (t * t / double(x.size(0)));
+    return StepOutput{loss, logits};
+  };
+  std::vector<torch::Tensor> params;
+  for (auto p : r.model.parameters()) params.push_back(p);
+  r.epochs = train_parameters(r.model, params, spec.optimizer, spec.epochs, spec.batch_size,
+                              attacker_data, seed, step, "distill");
+  return r;
 }
 
 }  // namespace ds

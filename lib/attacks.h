@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "config.h"
+#include "data.h"
+#include "train.h"
+#include "zoo.h"
 
 namespace ds {
 
@@ -41,6 +44,45 @@ torch::jit::Module permute_units(const torch::jit::Module& model, const std::str
 // outgoing weights by c: the same function through a ReLU, rescaled activations.
 torch::jit::Module scale_units(const torch::jit::Module& model, const std::string& layer,
                                double low, double high, uint64_t seed);
+
+// Adds `units` neurons to dense layer `layer` of a zoo model (its description `info` records the
+// architecture): fresh incoming weights, zero outgoing weights, so the function is unchanged.
+// With `shuffle` the layer's units are then permuted so the new ones are not at the end.
+// `info` is updated to the wider architecture. Throws InputError for a model without one.
+torch::jit::Module add_dummy_units(const torch::jit::Module& model, Json& info,
+                                   const std::string& layer, int64_t units, bool shuffle,
+                                   uint64_t seed);
+
+// The layer that produces the logits: the prefix of the last 2-D "*.weight" parameter.
+std::string last_dense_layer(const torch::jit::Module& model);
+
+// Fine-tuning attacks of Adi et al.: FTLL / FTAL fine-tune the last layer / all layers; RTLL /
+// RTAL first re-initialise the last layer (uniform +-1/sqrt(fan_in), PyTorch's Linear default).
+struct FinetuneSpec {
+  std::string mode = "ftal";  // ftll | ftal | rtll | rtal
+  OptimizerSpec optimizer;
+  int64_t epochs = 1;
+  int64_t batch_size = 64;
+};
+struct AttackTraining {
+  torch::jit::Module model;
+  std::vector<EpochStats> epochs;
+};
+AttackTraining finetune_model(const torch::jit::Module& model, const FinetuneSpec& spec,
+                              const Dataset& attacker_data, uint64_t seed);
+
+// Distillation: a fresh `student` trained on the suspect's soft labels (temperature T, loss
+// KL * T^2) over the attacker's data; the attacker's own labels are not used. The student's
+// normalisation comes from the attacker's data.
+struct DistillSpec {
+  ArchSpec student;
+  double temperature = 4.0;
+  OptimizerSpec optimizer;
+  int64_t epochs = 5;
+  int64_t batch_size = 128;
+};
+AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spec,
+                             const Dataset& attacker_data, uint64_t seed, InputSpec* student_input);
 
 // The dense layer that consumes `layer`'s output ("fc2" for "fc1"); throws InputError if the
 // model has no such pair.
