@@ -1,19 +1,40 @@
-// ds-attack: attack a (marked) model the way a thief would and report what survives.
+// ds-attack: attack a (marked) model the way a thief would and report what survives; with a
+// sweep config and --out-dir, run a grid of attacks and tabulate and plot the results.
 #include "attack_job.h"
+#include "errors.h"
+#include "sweep.h"
 #include "tool.h"
 
 int main(int argc, char** argv) {
   ds::AttackJob job;
+  std::string out_dir;
   return ds::run_tool(
       argc, argv, "ds-attack", "Attack a model as a thief would; report accuracy and verification.",
       [&](CLI::App& app) {
-        app.add_option("--config", job.config_path, "JSON attack config")->required();
+        app.add_option("--config", job.config_path, "JSON attack or sweep config")->required();
         app.add_option("--model", job.model_path, "Model to attack (.pt, not modified)")->required();
-        app.add_option("--out", job.out_path, "Attacked model to write")->required();
+        auto* out = app.add_option("--out", job.out_path, "Attacked model to write (one attack)");
+        auto* dir = app.add_option("--out-dir", out_dir,
+                                   "Sweep: folder for results.csv, results.json, plot.svg");
+        out->excludes(dir);
+        dir->excludes(out);
         app.add_option("--keys", job.key_path, "Owner's key, only to report verification");
         app.add_option("--report", job.report_path, "JSON report to write");
       },
       [&] {
+        if (!out_dir.empty()) {
+          ds::SweepJob sweep{job.config_path, job.model_path, job.key_path, out_dir,
+                             job.report_path};
+          ds::Json t = ds::run_sweep(sweep);
+          spdlog::info("sweep table: {}/results.csv, plot: {}/plot.svg", out_dir, out_dir);
+          if (t["failed_points"].get<size_t>() > 0) {
+            spdlog::error("{} of {} sweep points failed; their errors are in {}/results.csv",
+                          t["failed_points"].get<size_t>(), t["points"].get<size_t>(), out_dir);
+            return ds::kExitFailure;
+          }
+          return ds::kExitOk;
+        }
+        if (job.out_path.empty()) throw ds::InputError("give --out (one attack) or --out-dir (sweep)");
         ds::Json r = ds::run_attack_job(job);
         if (r.contains("test_accuracy")) {
           spdlog::info("test accuracy {:.4f} -> {:.4f}", r["test_accuracy_before"].get<double>(),

@@ -1,0 +1,164 @@
+// SVG rendering: plain text output, no dependencies, deterministic for the same input.
+#include "svg_plot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace ds {
+namespace {
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", v);
+  return b;
+}
+
+std::string tick_label(double v) {
+  char b[32];
+  if (v != 0 && (std::fabs(v) < 1e-2 || std::fabs(v) >= 1e4)) {
+    std::snprintf(b, sizeof b, "%.0e", v);
+  } else {
+    std::snprintf(b, sizeof b, "%g", v);
+  }
+  return b;
+}
+
+constexpr double kPanelW = 460, kPanelH = 300;
+constexpr double kLeft = 52, kRight = 16, kTop = 30, kBottom = 92;
+
+void render_panel(std::ostringstream& o, const PlotPanel& p, double ox, double oy) {
+  const double w = kPanelW - kLeft - kRight, h = kPanelH - kTop - kBottom;
+  const double x0 = ox + kLeft, y0 = oy + kTop;
+  // x range over all finite points
+  bool categorical = !p.x_ticks.empty();
+  double lo = INFINITY, hi = -INFINITY;
+  auto tx = [&](double v) { return p.log_x ? std::log10(std::max(v, 1e-12)) : v; };
+  for (const auto& s : p.series) {
+    for (double v : s.x) lo = std::min(lo, tx(v)), hi = std::max(hi, tx(v));
+  }
+  if (categorical) lo = -0.5, hi = double(p.x_ticks.size()) - 0.5;
+  if (!(lo < hi)) lo -= 0.5, hi += 0.5;
+  double pad = categorical ? 0 : (hi - lo) * 0.03;
+  lo -= pad, hi += pad;
+  auto X = [&](double v) { return x0 + (tx(v) - lo) / (hi - lo) * w; };
+  auto Xc = [&](double v) { return x0 + (v - lo) / (hi - lo) * w; };
+  auto Y = [&](double v) { return y0 + (1.0 - v) * h; };
+
+  o << "<text x=\"" << num(ox + kPanelW / 2) << "\" y=\"" << num(oy + 18)
+    << "\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">" << esc(p.title)
+    << "</text>\n";
+  o << "<rect x=\"" << num(x0) << "\" y=\"" << num(y0) << "\" width=\"" << num(w)
+    << "\" height=\"" << num(h) << "\" fill=\"none\" stroke=\"#999\"/>\n";
+  for (int i = 0; i <= 5; ++i) {
+    double v = i / 5.0;
+    o << "<line x1=\"" << num(x0) << "\" x2=\"" << num(x0 + w) << "\" y1=\"" << num(Y(v))
+      << "\" y2=\"" << num(Y(v)) << "\" stroke=\"#eee\"/>\n";
+    o << "<text x=\"" << num(x0 - 6) << "\" y=\"" << num(Y(v) + 4)
+      << "\" text-anchor=\"end\" font-size=\"10\">" << tick_label(v) << "</text>\n";
+  }
+  for (const auto& g : p.guides) {
+    o << "<line x1=\"" << num(x0) << "\" x2=\"" << num(x0 + w) << "\" y1=\"" << num(Y(g.first))
+      << "\" y2=\"" << num(Y(g.first)) << "\" stroke=\"#888\" stroke-dasharray=\"2,3\"/>\n";
+    o << "<text x=\"" << num(x0 + w - 4) << "\" y=\"" << num(Y(g.first) - 3)
+      << "\" text-anchor=\"end\" font-size=\"9\" fill=\"#666\">" << esc(g.second) << "</text>\n";
+  }
+  // x ticks: categories, or the distinct x values (at most 12 labelled)
+  std::vector<std::pair<double, std::string>> ticks;
+  if (categorical) {
+    for (size_t i = 0; i < p.x_ticks.size(); ++i) ticks.push_back({Xc(double(i)), p.x_ticks[i]});
+  } else {
+    std::vector<double> xs;
+    for (const auto& s : p.series) xs.insert(xs.end(), s.x.begin(), s.x.end());
+    std::sort(xs.begin(), xs.end());
+    xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+    size_t stride = std::max<size_t>(1, (xs.size() + 11) / 12);
+    for (size_t i = 0; i < xs.size(); i += stride) ticks.push_back({X(xs[i]), tick_label(xs[i])});
+  }
+  for (const auto& t : ticks) {
+    o << "<line x1=\"" << num(t.first) << "\" x2=\"" << num(t.first) << "\" y1=\"" << num(y0 + h)
+      << "\" y2=\"" << num(y0 + h + 4) << "\" stroke=\"#999\"/>\n";
+    o << "<text x=\"" << num(t.first) << "\" y=\"" << num(y0 + h + 15)
+      << "\" text-anchor=\"middle\" font-size=\"10\">" << esc(t.second) << "</text>\n";
+  }
+  o << "<text x=\"" << num(x0 + w / 2) << "\" y=\"" << num(y0 + h + 30)
+    << "\" text-anchor=\"middle\" font-size=\"11\">" << esc(p.x_label) << "</text>\n";
+  // series
+  for (const auto& s : p.series) {
+    std::string path;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.y[i])) continue;
+      double px = categorical ? Xc(s.x[i]) : X(s.x[i]);
+      path += (path.empty() ? "M" : " L") + num(px) + "," + num(Y(s.y[i]));
+    }
+    if (!path.empty() && !categorical) {  // categories are not a continuum: markers only
+      o << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << s.color
+        << "\" stroke-width=\"1.6\"";
+      if (!s.dash.empty()) o << " stroke-dasharray=\"" << s.dash << "\"";
+      o << "/>\n";
+    }
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.y[i])) continue;
+      double px = categorical ? Xc(s.x[i]) : X(s.x[i]);
+      bool fill = i < s.filled.size() && s.filled[i];
+      o << "<circle cx=\"" << num(px) << "\" cy=\"" << num(Y(s.y[i])) << "\" r=\"3.2\" stroke=\""
+        << s.color << "\" fill=\"" << (fill ? s.color : "white") << "\"/>\n";
+    }
+  }
+  // legend below the axis, one entry per line
+  double ly = y0 + h + 46;
+  for (size_t i = 0; i < p.series.size(); ++i) {
+    const auto& s = p.series[i];
+    double lx = ox + kLeft;
+    double yy = ly + double(i) * 13;
+    o << "<line x1=\"" << num(lx) << "\" x2=\"" << num(lx + 22) << "\" y1=\"" << num(yy - 3)
+      << "\" y2=\"" << num(yy - 3) << "\" stroke=\"" << s.color << "\" stroke-width=\"1.6\"";
+    if (!s.dash.empty()) o << " stroke-dasharray=\"" << s.dash << "\"";
+    o << "/>\n<text x=\"" << num(lx + 26) << "\" y=\"" << num(yy)
+      << "\" font-size=\"10\">" << esc(s.name) << "</text>\n";
+  }
+}
+
+}  // namespace
+
+std::string render_svg(const std::string& title, const std::string& note,
+                       const std::vector<PlotPanel>& panels, int columns) {
+  columns = std::max(1, std::min<int>(columns, int(std::max<size_t>(1, panels.size()))));
+  int rows = int((panels.size() + size_t(columns) - 1) / size_t(columns));
+  // Panels with many series need taller legends.
+  size_t most = 0;
+  for (const auto& p : panels) most = std::max(most, p.series.size());
+  double panel_h = kPanelH + std::max(0.0, double(most) - 3.0) * 13.0;
+  double width = kPanelW * columns, height = 40 + panel_h * rows + 30;
+  std::ostringstream o;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << num(width) << "\" height=\""
+    << num(height) << "\" viewBox=\"0 0 " << num(width) << " " << num(height)
+    << "\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  o << "<text x=\"" << num(width / 2) << "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">"
+    << esc(title) << "</text>\n";
+  for (size_t i = 0; i < panels.size(); ++i) {
+    double ox = kPanelW * double(i % size_t(columns));
+    double oy = 40 + panel_h * double(i / size_t(columns));
+    render_panel(o, panels[i], ox, oy);
+  }
+  o << "<text x=\"8\" y=\"" << num(height - 10) << "\" font-size=\"10\" fill=\"#444\">"
+    << esc(note) << "</text>\n</svg>\n";
+  return o.str();
+}
+
+}  // namespace ds
