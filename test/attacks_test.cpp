@@ -7,7 +7,10 @@
 
 #include <set>
 
+#include "attack_spec.h"
 #include "errors.h"
+#include "sweep.h"
+#include "test_util.h"
 #include "zoo.h"
 
 namespace {
@@ -19,6 +22,35 @@ torch::jit::Module small_mlp() {
   auto m = ds::build_model(a, ds::InputSpec{{1, 8, 8}, 5, {0.5}, {0.25}}, 3);
   m.eval();
   return m;
+}
+
+// A small MLP on the 12x12 quadrant task with the description a zoo model carries.
+struct Described {
+  torch::jit::Module model;
+  ds::Json info;
+};
+Described described_mlp() {
+  ds::ArchSpec a;
+  a.hidden = {32, 24};
+  a.dropout = 0.0;
+  ds::InputSpec in{{1, 12, 12}, 4, {0.5}, {0.25}};
+  Described d{ds::build_model(a, in, 9), ds::Json::object()};
+  d.model.eval();
+  d.info = ds::Json{{"arch", ds::arch_spec_to_json(a)},
+                    {"input_shape", in.shape},
+                    {"num_classes", in.num_classes},
+                    {"normalization", {{"mean", in.mean}, {"std", in.std}}}};
+  return d;
+}
+
+std::map<std::string, std::vector<int64_t>> shapes(const torch::jit::Module& m) {
+  std::map<std::string, std::vector<int64_t>> out;
+  for (const auto& p : m.named_parameters()) out[p.name] = p.value.sizes().vec();
+  return out;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
 }
 
 torch::Tensor weight(const torch::jit::Module& m, const std::string& name) {
@@ -88,6 +120,146 @@ TEST(Attacks, PermutationAndScalingPreserveTheFunction) {
   EXPECT_FALSE(torch::allclose(before, after));
   EXPECT_THROW(ds::permute_units(m, "fc3", 1), ds::InputError);  // no fc4 after it
   EXPECT_THROW(ds::scale_units(m, "conv1", 1, 2, 1), ds::InputError);
+}
+
+TEST(Attacks, DummyUnitsPreserveTheFunctionAndWidenTheLayer) {
+  Described d = described_mlp();
+  auto x = torch::rand({64, 1, 12, 12});
+  auto y = d.model.forward({x}).toTensor();
+  ds::Json info = d.info;
+  auto w = ds::add_dummy_units(d.model, info, "fc1", 8, true, 3);
+  EXPECT_TRUE(torch::allclose(w.forward({x}).toTensor(), y, 1e-4, 1e-5));
+  EXPECT_EQ(weight(w, "fc1.weight").size(0), 40);
+  EXPECT_EQ(weight(w, "fc2.weight").size(1), 40);
+  EXPECT_EQ(info["arch"]["hidden"], ds::Json({40, 24}));
+  EXPECT_EQ(d.info["arch"]["hidden"], ds::Json({32, 24})) << "input description modified";
+  EXPECT_EQ(ds::call_taps(w, x, "w").at("fc1").size(1), 40);
+  ds::Json bare = ds::Json::object();
+  EXPECT_THROW(ds::add_dummy_units(d.model, bare, "fc1", 8, true, 3), ds::InputError);
+}
+
+TEST(Attacks, FineTuningChangesWeightsAndKeepsTheArchitecture) {
+  Described d = described_mlp();
+  ds::Dataset data = ds::testing::quadrant_dataset(256, 2, 1, 12);
+  EXPECT_EQ(ds::last_dense_layer(d.model), "fc3");
+  for (std::string mode : {"ftll", "ftal", "rtll", "rtal"}) {
+    ds::FinetuneSpec spec;
+    spec.mode = mode;
+    spec.optimizer.lr = 0.01;
+    spec.epochs = 2;
+    ds::AttackTraining t = ds::finetune_model(d.model, spec, data, 4);
+    EXPECT_EQ(shapes(t.model), shapes(d.model)) << mode;
+    EXPECT_EQ(t.epochs.size(), 2u);
+    EXPECT_FALSE(torch::equal(weight(t.model, "fc3.weight"), weight(d.model, "fc3.weight"))) << mode;
+    bool last_only = mode == "ftll" || mode == "rtll";
+    EXPECT_EQ(torch::equal(weight(t.model, "fc1.weight"), weight(d.model, "fc1.weight")), last_only)
+        << mode << ": earlier layers must change only when all layers train";
+  }
+  ds::FinetuneSpec bad;
+  bad.mode = "xx";
+  EXPECT_THROW(ds::finetune_model(d.model, bad, data, 1), ds::InputError);
+}
+
+TEST(Attacks, DistillationTrainsAFreshStudentOnSoftLabels) {
+  Described d = described_mlp();
+  ds::Dataset data = ds::testing::quadrant_dataset(256, 3, 1, 12);
+  ds::DistillSpec spec;
+  spec.student = ds::parse_arch_spec(ds::ConfigObject(d.info["arch"], "t", "arch"));
+  spec.epochs = 3;
+  spec.optimizer.lr = 0.01;
+  ds::InputSpec input;
+  ds::AttackTraining t = ds::distill_model(d.model, spec, data, 5, &input);
+  EXPECT_EQ(shapes(t.model), shapes(d.model));
+  EXPECT_FALSE(torch::equal(weight(t.model, "fc1.weight"), weight(d.model, "fc1.weight")));
+  ASSERT_EQ(t.epochs.size(), 3u);
+  EXPECT_LT(t.epochs.back().loss, t.epochs.front().loss);
+  EXPECT_EQ(input.shape, (std::vector<int64_t>{1, 12, 12}));
+}
+
+TEST(Attacks, OverwriteEmbedsTheAttackersOwnMarksWithFreshSeeds) {
+  Described d = described_mlp();
+  ds::LoadedModel model{d.model, d.info, "m.pt", "0"};
+  ds::DataSplits data{ds::testing::quadrant_dataset(512, 4, 1, 12),
+                      ds::testing::quadrant_dataset(128, 5, 1, 12), "", {}};
+  ds::Json config = ds::Json::parse(R"({
+    "attack": "overwrite", "marks": "both", "epochs": 2, "attacker_fraction": 0.5,
+    "data": {"format": "idx", "path": "/unused"},
+    "whitebox_key": {"bits": 16, "trigger_fraction": 0.2},
+    "whitebox_embed": {"accuracy_budget": 1.0, "optimizer": {"name": "adam", "lr": 0.001}},
+    "blackbox_key": {"keys": 4, "candidate_factor": 10}})");
+  ds::AttackSpec spec = ds::parse_attack_spec(config, "o.json");
+  ds::Dataset attacker = ds::attacker_dataset(spec, data, nullptr);
+  EXPECT_EQ(attacker.size(), 256);
+  ds::AttackResult r = ds::apply_attack(spec, model, &data, &attacker);
+  EXPECT_EQ(shapes(r.model), shapes(d.model));
+  EXPECT_FALSE(torch::equal(weight(r.model, "fc1.weight"), weight(d.model, "fc1.weight")));
+  ASSERT_TRUE(r.details.contains("whitebox"));
+  EXPECT_EQ(r.details["whitebox"]["bits"], 16);
+  EXPECT_EQ(r.details["whitebox"]["layer"], "fc2");
+  EXPECT_LE(r.details["whitebox"]["epochs"].get<int>(), 2);
+  ASSERT_TRUE(r.details.contains("blackbox"));
+}
+
+TEST(AttackSpec, RejectsBadFieldsNamingThem) {
+  auto msg = [](const ds::Json& j) {
+    try {
+      ds::parse_attack_spec(j, "a.json");
+    } catch (const ds::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  ds::Json data = {{"format", "idx"}, {"path", "/nonexistent"}};
+  EXPECT_PRED2(starts_with, msg({{"attack", "finetune"}}), "a.json: field 'data' is required by the finetune attack");
+  EXPECT_PRED2(starts_with, msg({{"attack", "finetune"}, {"data", data}, {"attacker_fraction", 0}}), "a.json: field 'attacker_fraction' must be in (0, 1]");
+  EXPECT_PRED2(starts_with, msg({{"attack", "finetune"}, {"data", data}, {"mode", "ftxx"}}), "a.json: field 'mode' must be one of ftll, ftal, rtll, rtal");
+  EXPECT_PRED2(starts_with, msg({{"attack", "prune"}, {"rate", "half"}}), "a.json: field 'rate' must be a number");
+  EXPECT_PRED2(starts_with, msg({{"attack", "dummy"}, {"units", 0}}), "a.json: field 'units' must be a positive integer");
+  EXPECT_PRED2(starts_with, msg({{"attack", "overwrite"}, {"data", data}, {"marks", "all"}}), "a.json: field 'marks' must be one of whitebox, blackbox, both");
+  EXPECT_PRED2(starts_with, msg({{"attack", "prune"}, {"ratee", 0.5}}), "a.json: unknown field 'ratee'");
+  EXPECT_PRED2(starts_with, msg({{"attack", "overwrite"}, {"data", data}}), "accepted");
+}
+
+TEST(Sweep, ExpandsListsIntoPointsAndPicksTheStrengthAxis) {
+  ds::Json j = ds::Json::parse(R"({
+    "data": {"format": "idx", "path": "/nonexistent"}, "seed": 3, "workers": 2,
+    "grid": [
+      {"attack": "prune", "rate": [0, 0.5, 0.9]},
+      {"label": "ft", "attack": "finetune", "mode": ["ftll", "rtal"], "lr": [0.001, 0.01],
+       "epochs": [1, 2]},
+      {"attack": ["permute", "scale"]},
+      {"attack": "quantize", "bits": 4}
+    ]})");
+  ds::SweepPlan plan = ds::plan_sweep(j, "s.json");
+  ASSERT_EQ(plan.panels.size(), 4u);
+  ASSERT_EQ(plan.points.size(), 3u + 8u + 2u + 1u);
+  EXPECT_EQ(plan.workers, 2);
+  EXPECT_EQ(plan.panels[0].x_axis, "rate");
+  EXPECT_EQ(plan.panels[1].x_axis, "epochs");
+  EXPECT_EQ(plan.panels[1].label, "ft");
+  EXPECT_EQ(plan.panels[2].x_axis, "attack");
+  EXPECT_FALSE(plan.panels[2].x_numeric);
+  EXPECT_EQ(plan.panels[3].x_axis, "");
+  EXPECT_EQ(plan.points[1].setting, "rate=0.5");
+  EXPECT_EQ(plan.points[1].config["seed"], 3);  // sweep-level defaults reach every point
+  EXPECT_EQ(plan.points[3].series, "lr=0.001 mode=ftll");
+  EXPECT_TRUE(plan.panels[1].x_numeric);
+}
+
+TEST(Sweep, RejectsABadGridBeforeAnyWork) {
+  auto msg = [](const std::string& text) {
+    try {
+      ds::plan_sweep(ds::Json::parse(text), "s.json");
+    } catch (const ds::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_PRED2(starts_with, msg(R"({"grid": []})"), "s.json: field 'grid' must be a non-empty list of attack entries");
+  EXPECT_PRED2(starts_with, msg(R"({"grid": [{"attack": "prune", "rate": [0.5, 1.5]}]})"), "s.json: grid[0] (rate=1.5): field 'rate' must be in [0, 1]");
+  EXPECT_PRED2(starts_with, msg(R"({"grid": [{"attack": "prune", "rate": []}]})"), "s.json: grid[0]: field 'rate' is an empty list");
+  EXPECT_PRED2(starts_with, msg(R"({"grid": [{"attack": "prune", "rate": [0.1], "x": "bits"}]})"), "s.json: grid[0]: field 'x' names 'bits', which is not a list in the entry");
+  EXPECT_PRED2(starts_with, msg(R"({"workers": 0, "grid": [{"attack": "prune"}]})"), "s.json: field 'workers' must be a positive integer");
 }
 
 }  // namespace
