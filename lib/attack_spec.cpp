@@ -1,15 +1,17 @@
 // Attack configs: parsing with field-level errors, and dispatch to the attack library.
 #include "attack_spec.h"
 
+#include <cmath>
+
 #include "errors.h"
 #include "runtime.h"
 
 namespace ds {
 namespace {
 
-const std::vector<std::string> kAttackKinds = {"prune",    "quantize",  "noise",
-                                               "permute",  "scale",     "dummy",
-                                               "finetune", "overwrite", "distill"};
+const std::vector<std::string> kAttackKinds = {"prune",     "quantize", "noise",    "permute",
+                                               "scale",     "dummy",    "obfuscate", "finetune",
+                                               "overwrite", "distill"};
 
 // A nested config object (type-checked through `root`), as raw JSON to complete and re-parse.
 Json nested_json(ConfigObject& root, const Json& json, const std::string& field) {
@@ -72,9 +74,13 @@ AttackSpec parse_attack_spec(const Json& json, const std::string& file) {
   } else if (k == "noise") {
     s.scale = root.get_number("scale", s.scale);
     if (s.scale < 0) root.fail("scale", "must be >= 0");
-  } else if (k == "permute" || k == "scale" || k == "dummy") {
+  } else if (k == "permute" || k == "scale" || k == "dummy" || k == "obfuscate") {
     s.layer = root.get_string("layer", "");
-    if (k == "scale") {
+    if (k == "obfuscate") {
+      s.dummy_fraction = root.get_fraction("dummy_fraction", s.dummy_fraction, true);
+      s.permute = root.get_bool("permute", s.permute);
+    }
+    if (k == "scale" || k == "obfuscate") {
       s.low = root.get_number("low", s.low);
       s.high = root.get_number("high", s.high);
       if (!(s.low > 0 && s.high >= s.low)) root.fail("low", "and 'high' must satisfy 0 < low <= high");
@@ -166,6 +172,22 @@ AttackResult apply_attack(const AttackSpec& spec, const LoadedModel& model,
     r.model = quantize_weights(model.module, int(spec.bits), spec.per_channel);
   } else if (k == "noise") {
     r.model = add_weight_noise(model.module, spec.scale, spec.seed);
+  } else if (k == "obfuscate") {
+    // Every function-preserving transform at once: dummy units, a permutation, positive scales.
+    std::string layer = spec.layer.empty() ? default_dense_layer(model.module) : spec.layer;
+    int64_t width = 0;
+    for (const auto& p : model.module.named_parameters()) {
+      if (p.name == layer + ".weight") width = p.value.size(0);
+    }
+    int64_t units = int64_t(std::llround(spec.dummy_fraction * double(width)));
+    torch::jit::Module m = model.module;
+    if (units > 0) {
+      m = add_dummy_units(m, r.info, layer, units, spec.permute, spec.seed);
+    } else if (spec.permute) {
+      m = permute_units(m, layer, spec.seed);
+    }
+    r.model = scale_units(m, layer, spec.low, spec.high, mix_seed(spec.seed, 5));
+    r.details = Json{{"layer", layer}, {"dummy_units", units}, {"permuted", spec.permute}};
   } else if (k == "permute" || k == "scale" || k == "dummy") {
     std::string layer = spec.layer.empty() ? default_dense_layer(model.module) : spec.layer;
     r.details["layer"] = layer;

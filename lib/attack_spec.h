@@ -18,7 +18,8 @@
 namespace ds {
 
 struct AttackSpec {
-  std::string kind;  // prune | quantize | noise | permute | scale | dummy | finetune | overwrite | distill
+  std::string kind;  // prune | quantize | noise | permute | scale | dummy | obfuscate | finetune |
+                    // overwrite | distill
   uint64_t seed = 1;
   int threads = 1;
   std::optional<DataSpec> data;           // test split: accuracy; train split: attacker's pool
@@ -37,6 +38,9 @@ struct AttackSpec {
   double low = 0.5, high = 2.0;
   int64_t units = 64;
   bool shuffle = true;
+  // obfuscate: dummy units (a fraction of the layer's width), a permutation, then scales
+  double dummy_fraction = 0.1;
+  bool permute = true;
   // finetune
   FinetuneSpec finetune;
   // overwrite: the attacker's own keys and embedding, the owner's procedure with fresh seeds

@@ -377,15 +377,42 @@ Json run_sweep(const SweepJob& job) {
     if (rc != 0) throw std::runtime_error("cannot start a sweep point: " + std::string(strerror(rc)));
     running[pid] = i;
   };
+  // A point whose report is already there, for the same config, model and key, is not run
+  // again: an interrupted sweep picks up where it stopped.
+  std::string key_sha = job.key_path.empty() ? "" : file_entry(job.key_path)["sha256"].get<std::string>();
+  auto finished_before = [&](size_t i) {
+    std::string path = base(i) + ".report.json";
+    if (!fs::exists(path)) return false;
+    try {
+      Json r = read_json_file(path);
+      bool same_key = key_sha.empty() ? !r["inputs"].contains("key")
+                                      : r["inputs"].contains("key") &&
+                                            r["inputs"]["key"]["sha256"] == key_sha;
+      return r["attack"] == plan.points[i].config &&
+             r["inputs"]["model"]["sha256"] == model.sha256 && same_key;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  size_t reused = 0;
   while (done < n) {
-    while (next < n && int(running.size()) < plan.workers) start_point(next++);
     int status = 0;
-    pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) throw std::runtime_error("lost track of the sweep's points");
-    auto it = running.find(pid);
-    if (it == running.end()) continue;
-    size_t i = it->second;
-    running.erase(it);
+    size_t i = 0;
+    if (next < n && finished_before(next)) {
+      i = next++;
+      ++reused;
+    } else {
+      while (next < n && int(running.size()) < plan.workers && !finished_before(next)) {
+        start_point(next++);
+      }
+      if (running.empty()) continue;
+      pid_t pid = waitpid(-1, &status, 0);
+      if (pid < 0) throw std::runtime_error("lost track of the sweep's points");
+      auto it = running.find(pid);
+      if (it == running.end()) continue;
+      i = it->second;
+      running.erase(it);
+    }
     ++done;
     const SweepPoint& p = plan.points[i];
     const SweepPanel& panel = plan.panels[p.panel];
@@ -450,6 +477,7 @@ Json run_sweep(const SweepJob& job) {
   table["panels"] = panels;
   table["points"] = n;
   table["failed_points"] = failed;
+  table["reused_points"] = reused;
   table["timings"] = Json{{"total_seconds", total.seconds()}, {"workers", plan.workers}};
   Json rows_json = rows;
   write_file_atomically(job.out_dir + "/results.csv", table_csv(rows_json));
