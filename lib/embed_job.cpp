@@ -57,6 +57,11 @@ Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
                                          in.key.num_classes, in.data, config);
   OwnerKey final_key = in.key;
   final_key.blackbox = r.final_key;
+  // The black-box embedding moved the weights again: the white-box reference profile must
+  // describe the model that is finally released.
+  if (final_key.whitebox && final_key.whitebox->has_profile()) {
+    refresh_profile(*final_key.whitebox, in.model.module, job.out_path);
+  }
   final_key.meta["blackbox_rounds"] = r.rounds;
   save_model(in.model.module, in.model.info, job.out_path);
   try {
@@ -96,12 +101,16 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   Stopwatch total;
   WhiteboxEmbedConfig config = parse_whitebox_embed_config(json, job.config_path);
   set_threads(config.threads);
-  if (!job.keys_out_path.empty()) throw InputError("--keys-out is for black-box embedding only");
+  if (!job.keys_out_path.empty()) require_distinct(job.key_path, job.keys_out_path);
   EmbedInputs in = load_embed_inputs(job, config.data);
   LoadedModel& model = in.model;
   OwnerKey& key = in.key;
   DataSplits& data = in.data;
   if (!key.whitebox) fail_input(job.key_path, "key has no white-box part");
+  if (key.whitebox->has_profile() && job.keys_out_path.empty()) {
+    throw InputError("--keys-out is required: the key's reference profile for realigned "
+                     "verification must come from the marked model");
+  }
   if (config.from_scratch) {
     if (!model.info.contains("arch")) {
       fail_input(job.model_path, "from_scratch needs a zoo model (it records its architecture)");
@@ -117,6 +126,20 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   // The marked model keeps the input's description untouched: nothing in the file says it
   // carries a watermark.
   save_model(model.module, model.info, job.out_path);
+  // The owner's final key: the reference profile now comes from the marked model, so that
+  // realigned extraction matches units against what the marked layer actually computes.
+  OwnerKey final_key = key;
+  if (!job.keys_out_path.empty()) {
+    try {
+      if (final_key.whitebox->has_profile()) {
+        refresh_profile(*final_key.whitebox, model.module, job.out_path);
+      }
+      write_key(final_key, job.keys_out_path);
+    } catch (...) {
+      std::remove(job.out_path.c_str());
+      throw;
+    }
+  }
 
   Json report = report_header("ds-embed-wm");
   report["kind"] = "whitebox";
@@ -127,6 +150,10 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
                           {"data", {{"digest", data.digest}}}};
   report["inputs"]["key"]["content_sha256"] = key.sha256;
   report["outputs"]["model"] = file_entry(job.out_path);
+  if (!job.keys_out_path.empty()) {
+    report["outputs"]["key"] = file_entry(job.keys_out_path);
+    report["outputs"]["key"]["content_sha256"] = final_key.sha256;
+  }
   Json epochs = Json::array();
   double embed_seconds = 0;
   for (size_t i = 0; i < r.epoch_stats.size(); ++i) {
@@ -152,7 +179,9 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
     report["timings"]["embed_overhead"] = per_epoch / r.plain_epoch_seconds - 1.0;
   }
   report["peak_rss_mib"] = peak_rss_mib();
-  write_report_or_remove(job.report_path, report, {job.out_path});
+  std::vector<std::string> outputs = {job.out_path};
+  if (!job.keys_out_path.empty()) outputs.push_back(job.keys_out_path);
+  write_report_or_remove(job.report_path, report, outputs);
   return report;
 }
 

@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "ecc.h"
 #include "errors.h"
 #include "files.h"
 #include "sha256.h"
@@ -59,6 +60,15 @@ std::map<std::string, c10::IValue> fields_of(const OwnerKey& key) {
     f["whitebox.bits"] = w.bits;
     f["whitebox.triggers"] = w.triggers;
     f["whitebox.trigger_labels"] = w.trigger_labels;
+    if (w.has_profile()) {
+      meta["whitebox"]["profile_count"] = w.profile.size(0);
+      f["whitebox.profile_inputs"] = w.profile_inputs;
+      f["whitebox.profile"] = w.profile;
+    }
+    if (w.has_ecc()) {
+      meta["whitebox"]["ecc"] = Json{{"code", "bch"}, {"m", w.ecc_m}, {"t", w.ecc_t}};
+      f["whitebox.payload"] = w.payload;
+    }
   }
   if (key.blackbox) {
     const BlackboxKey& b = *key.blackbox;
@@ -206,6 +216,29 @@ OwnerKey read_key(const std::string& path) {
     }
     for (int64_t c : w.carriers) {
       if (c < 0 || c >= key.num_classes) fail_input(path, "white-box carrier class out of range");
+    }
+    if (key.meta["whitebox"].contains("profile_count")) {
+      w.profile_inputs = tensor("whitebox.profile_inputs", torch::kFloat32, 4);
+      w.profile = tensor("whitebox.profile", torch::kFloat32, 2);
+      if (w.profile.size(0) != w.profile_inputs.size(0) || w.profile.size(1) != w.layer_width ||
+          w.profile.size(0) < 2 ||
+          std::vector<int64_t>(w.profile_inputs.sizes().begin() + 1,
+                               w.profile_inputs.sizes().end()) != key.input_shape) {
+        fail_input(path, "white-box profile does not match the layer width or input shape");
+      }
+    }
+    if (key.meta["whitebox"].contains("ecc")) {
+      try {
+        const Json& e = key.meta["whitebox"]["ecc"];
+        if (e.at("code") != "bch") throw std::runtime_error("code");
+        w.ecc_m = e.at("m").get<int64_t>();
+        w.ecc_t = e.at("t").get<int64_t>();
+      } catch (const std::exception&) {
+        fail_input(path, "white-box error-correction metadata is malformed");
+      }
+      w.payload = tensor("whitebox.payload", torch::kInt64, 2);
+      std::string problem = check_ecc_payload(w);
+      if (!problem.empty()) fail_input(path, "white-box error correction: " + problem);
     }
     key.whitebox = std::move(w);
   }

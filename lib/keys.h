@@ -23,9 +23,19 @@ struct WhiteboxKey {
   torch::Tensor bits;                // int64 0/1, carriers x bits_per_carrier
   torch::Tensor triggers;            // float32 images in [0, 1], K x C x H x W
   torch::Tensor trigger_labels;      // int64, K (each one of the carriers)
+  // Optional: realignment (see realign.h). Inputs from the classes that carry no bits and the
+  // marked layer's activations on them; undefined in keys made without a profile.
+  torch::Tensor profile_inputs;      // float32 images in [0, 1], P x C x H x W
+  torch::Tensor profile;             // float32, P x layer_width
+  // Optional: error correction (see bch.h). Each carrier's row of bits is a BCH(2^m - 1, k)
+  // codeword of that row of `payload`, then one overall parity bit. ecc_m == 0: no code.
+  int64_t ecc_m = 0, ecc_t = 0;
+  torch::Tensor payload;             // int64 0/1, carriers x k
 
   int64_t bits_per_carrier() const { return bits.size(1); }
   int64_t total_bits() const { return bits.numel(); }
+  bool has_profile() const { return profile.defined(); }
+  bool has_ecc() const { return ecc_m > 0; }
 };
 
 // Black-box part (DeepSigns section 2): key inputs and the labels only the marked model gives.

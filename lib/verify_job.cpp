@@ -82,6 +82,8 @@ Json verify_parts(torch::jit::Module* model, const std::string& model_path, cons
                               {"p_value", e.p_value},
                               {"log10_p_value", e.log10_p_value},
                               {"extracted_bits", bits}};
+    if (!e.alignment.is_null()) r["whitebox"]["alignment"] = e.alignment;
+    if (!e.ecc.is_null()) r["whitebox"]["ecc"] = e.ecc;
     r["ber"] = e.ber;
     verified = verified || ok;
     if (e.log10_p_value < best_log10_p) best_p = e.p_value, best_log10_p = e.log10_p_value;

@@ -1,6 +1,11 @@
 // White-box watermark: key generation, the DeepSigns embedding loss, and extraction.
 #include "whitebox.h"
 
+#include <optional>
+
+#include "ecc.h"
+#include "realign.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
@@ -42,6 +47,17 @@ WhiteboxKeySpec parse_whitebox_key_spec(ConfigObject obj) {
     obj.fail("payload_seed", "cannot be combined with 'message'");
   }
   s.trigger_fraction = obj.get_fraction("trigger_fraction", s.trigger_fraction, false);
+  s.ecc = obj.get_choice("ecc", s.ecc, {"none", "bch"});
+  s.ecc_t = obj.get_positive_int("ecc_t", s.ecc_t);
+  if (s.ecc == "bch") {
+    try {
+      ecc_data_bits(s.bits, s.ecc_t);
+    } catch (const InputError& e) {
+      obj.fail("ecc_t", std::string("does not fit: ") + e.what());
+    }
+  }
+  s.profile_count = obj.get_int("profile_count", s.profile_count);
+  if (s.profile_count < 0 || s.profile_count == 1) obj.fail("profile_count", "must be 0 or at least 2");
   obj.finish();
   return s;
 }
@@ -158,10 +174,19 @@ WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& m
   }
   k.carriers = carriers;
   int64_t t = int64_t(carriers.size()), n = spec.bits;
+  // With error correction the message fills the data bits and the code fills the rest.
+  int64_t data_bits = spec.ecc == "bch" ? ecc_data_bits(n, spec.ecc_t) : n;
   torch::Tensor bits = spec.message.empty()
-                           ? seeded_bits(uint64_t(spec.payload_seed), t * n)
-                           : message_bits(spec.message, t * n);
-  k.bits = bits.reshape({t, n});
+                           ? seeded_bits(uint64_t(spec.payload_seed), t * data_bits)
+                           : message_bits(spec.message, t * data_bits);
+  if (spec.ecc == "bch") {
+    k.ecc_m = ecc_field_size(n);
+    k.ecc_t = spec.ecc_t;
+    k.payload = bits.reshape({t, data_bits});
+    k.bits = ecc_encode(k.payload, k.ecc_m, k.ecc_t);
+  } else {
+    k.bits = bits.reshape({t, n});
+  }
 
   // The key's own generators: changing any training seed never changes the key.
   auto gen = at::detail::createCPUGenerator(mix_seed(key_seed, 1));
@@ -193,6 +218,28 @@ WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& m
     }
   }
 
+  if (spec.profile_count > 0) {
+    // Profile inputs: a seeded sample of the classes that carry no bits. The carriers' own
+    // activations are where the watermark lives: matching units on them would let the search
+    // rebuild the marked model's carrier means from any model with enough similar units (on a
+    // small test problem, every unrelated model then "verified" with BER 0).
+    auto order = seeded_permutation(train.size(), mix_seed(key_seed, 3));
+    std::vector<int64_t> picked;
+    for (int64_t i : order) {
+      if (int64_t(picked.size()) == spec.profile_count) break;
+      if (std::find(k.carriers.begin(), k.carriers.end(), labels[i]) == k.carriers.end()) {
+        picked.push_back(i);
+      }
+    }
+    if (picked.size() < 2) {
+      throw InputError("too few samples outside the carrier classes for the profile inputs "
+                       "(set profile_count to 0 to go without realignment)");
+    }
+    std::sort(picked.begin(), picked.end());
+    k.profile_inputs = train.images.index_select(0, torch::tensor(picked, torch::kInt64)).contiguous();
+    refresh_profile(k, model, model_path);
+  }
+
   meta["whitebox"] = Json{{"carrier_selection", spec.carriers.empty() ? "largest logit margin" : "given"},
                           {"payload_source", spec.message.empty() ? "seed" : "message"},
                           {"trigger_fraction", spec.trigger_fraction},
@@ -202,24 +249,40 @@ WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& m
   return k;
 }
 
+void refresh_profile(WhiteboxKey& key, torch::jit::Module& model, const std::string& model_path) {
+  c10::InferenceMode guard;
+  bool was_training = model.is_training();
+  model.eval();
+  torch::Tensor acts = layer_activations(model, key.profile_inputs, key.layer, model_path);
+  model.train(was_training);
+  if (acts.size(1) != key.layer_width) {
+    fail_input(model_path, "tap '" + key.layer + "' has width " + std::to_string(acts.size(1)) +
+                               ", the key expects " + std::to_string(key.layer_width));
+  }
+  key.profile = acts.contiguous().clone();
+}
+
 // --- Extraction -----------------------------------------------------------------------------
 
 namespace {
 
-// Mean activation per carrier class over the triggers: carriers x width.
+// Mean activation per carrier class over the triggers: carriers x width. With an alignment,
+// the suspect's layer is read and mapped into the key's unit order and scale first.
 torch::Tensor carrier_means(torch::jit::Module& model, const WhiteboxKey& key,
-                            const std::string& model_path) {
+                            const std::string& model_path, const Alignment* alignment) {
   torch::Tensor acts;
   {
     const int64_t batch = 1000;
+    const std::string& layer = alignment ? alignment->layer : key.layer;
     std::vector<torch::Tensor> parts;
     for (int64_t s = 0; s < key.triggers.size(0); s += batch) {
       int64_t len = std::min(batch, key.triggers.size(0) - s);
       parts.push_back(
-          layer_activations(model, key.triggers.narrow(0, s, len), key.layer, model_path));
+          layer_activations(model, key.triggers.narrow(0, s, len), layer, model_path));
     }
     acts = torch::cat(parts);
   }
+  if (alignment) acts = realign(acts, *alignment);
   if (acts.size(1) != key.layer_width) {
     fail_input(model_path, "tap '" + key.layer + "' has width " + std::to_string(acts.size(1)) +
                                ", the key expects " + std::to_string(key.layer_width));
@@ -232,12 +295,19 @@ torch::Tensor carrier_means(torch::jit::Module& model, const WhiteboxKey& key,
 }  // namespace
 
 WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey& key,
-                                    const std::string& model_path) {
+                                    const std::string& model_path, bool realign) {
+  WhiteboxExtraction e;
+  std::optional<Alignment> alignment;
+  if (realign && key.has_profile()) {
+    alignment = align_to_reference(model, key.profile_inputs, key.profile, model_path);
+    e.alignment = alignment->to_json();
+    e.alignment["layer_renamed"] = alignment->layer != key.layer;
+  }
   c10::InferenceMode guard;
   bool was_training = model.is_training();
   model.eval();
-  WhiteboxExtraction e;
-  e.projections = torch::matmul(carrier_means(model, key, model_path), key.projection);
+  e.projections = torch::matmul(
+      carrier_means(model, key, model_path, alignment ? &*alignment : nullptr), key.projection);
   model.train(was_training);
   e.bits = e.projections.gt(0).to(torch::kInt64);
   e.total = key.total_bits();
@@ -245,6 +315,7 @@ WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey
   e.ber = double(e.errors) / double(e.total);
   e.log10_p_value = log10_binomial_upper_tail(e.total, e.total - e.errors, 0.5);
   e.p_value = binomial_upper_tail(e.total, e.total - e.errors, 0.5);
+  if (key.has_ecc()) e.ecc = ecc_decode(key, e.bits).to_json();
   return e;
 }
 
@@ -266,6 +337,8 @@ WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::str
   if (!(c.lambda2 > 0)) wb.fail("lambda2", "must be positive");
   c.centre_lr = wb.get_number("centre_lr", c.centre_lr);
   if (!(c.centre_lr > 0)) wb.fail("centre_lr", "must be positive");
+  c.margin = wb.get_number("margin", c.margin);
+  if (c.margin < 0) wb.fail("margin", "must be >= 0");
   c.centre_init = wb.get_choice("centre_init", c.centre_init, {"class_mean", "uniform"});
   c.pull_reduction = wb.get_choice("pull_reduction", c.pull_reduction, {"mean", "sum"});
   c.pull_classes = wb.get_choice("pull_classes", c.pull_classes, {"all", "carriers"});
@@ -288,6 +361,7 @@ Json whitebox_embed_config_to_json(const WhiteboxEmbedConfig& c) {
                {{"lambda1", c.lambda1},
                 {"lambda2", c.lambda2},
                 {"centre_lr", c.centre_lr},
+                {"margin", c.margin},
                 {"centre_init", c.centre_init},
                 {"pull_reduction", c.pull_reduction},
                 {"pull_classes", c.pull_classes}}},
@@ -334,7 +408,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
                                    const WhiteboxKey& key, const DataSplits& data,
                                    const WhiteboxEmbedConfig& config) {
   WhiteboxEmbedResult r;
-  r.ber_before = extract_whitebox(model, key, model_path).ber;  // also validates layer and width
+  r.ber_before = extract_whitebox(model, key, model_path, false).ber;  // validates layer and width
   r.accuracy_before = evaluate_accuracy(model, data.test, 1000);
   spdlog::info("before embedding: test accuracy {:.4f}, BER {:.3f} on the triggers",
                r.accuracy_before, r.ber_before);
@@ -379,6 +453,9 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
 
   const torch::Tensor projection = key.projection;
   const torch::Tensor target_bits = key.bits.to(torch::kFloat32);
+  // Shifting each logit by -margin * (2b - 1) makes the BCE push b = 1 bits past +margin and
+  // b = 0 bits below -margin.
+  const torch::Tensor margin_shift = (2.0 * target_bits - 1.0) * config.margin;
   const torch::Tensor carriers = torch::tensor(key.carriers, torch::kInt64);
   const int64_t num_classes = data.train.num_classes;
   const bool pull_mean = config.pull_reduction == "mean";
@@ -412,7 +489,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
     torch::Tensor present =
         torch::bincount(y, {}, num_classes).index_select(0, carriers).gt(0).to(torch::kFloat32);
     torch::Tensor loss2 = torch::binary_cross_entropy_with_logits(
-        torch::matmul(centres.index_select(0, carriers), projection), target_bits,
+        torch::matmul(centres.index_select(0, carriers), projection) - margin_shift, target_bits,
         present.unsqueeze(1).expand_as(target_bits), {}, at::Reduction::Sum);
     return StepOutput{loss0 + config.lambda1 * (pull + separation + norm) + config.lambda2 * loss2,
                       logits};
@@ -425,7 +502,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
                              mix_seed(config.seed, 100 + uint64_t(e)), step, label);
     s.epoch = e + 1;
     s.test_accuracy = evaluate_accuracy(model, data.test, 1000);
-    double ber = extract_whitebox(model, key, model_path).ber;
+    double ber = extract_whitebox(model, key, model_path, false).ber;
     r.epoch_stats.push_back(s);
     r.epoch_ber.push_back(ber);
     spdlog::info("{}: loss {:.4f}  test acc {:.4f}  BER {:.4f}  {:.1f} s", label, s.loss,

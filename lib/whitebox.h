@@ -29,6 +29,13 @@ struct WhiteboxKeySpec {
   std::string message;                 // payload source: SHA-256 expansion of this text ...
   int64_t payload_seed = -1;           // ... or, when message is empty, bits drawn from this seed
   double trigger_fraction = 0.01;      // share of the training set kept as trigger inputs
+  // Error correction: "bch" makes each carrier's bits a BCH codeword (plus a parity bit) of
+  // fewer data bits, correcting up to ecc_t errors (bits per carrier must be a power of 2).
+  std::string ecc = "none";
+  int64_t ecc_t = 7;
+  // Inputs (from the classes that carry no bits) whose activations form the reference
+  // profile for realigned extraction; 0: no profile (extraction reads units in fixed order).
+  int64_t profile_count = 512;
 };
 
 WhiteboxKeySpec parse_whitebox_key_spec(ConfigObject obj);
@@ -46,9 +53,14 @@ WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& m
                               const std::vector<int64_t>& input_shape, const Dataset& train,
                               uint64_t key_seed, Json& meta);
 
+// Recomputes the key's reference profile from `model` (the marked model, after embedding).
+void refresh_profile(WhiteboxKey& key, torch::jit::Module& model, const std::string& model_path);
+
 // --- Extraction -----------------------------------------------------------------------------
 
 struct WhiteboxExtraction {
+  Json alignment;             // how the suspect's units were matched (null: fixed order)
+  Json ecc;                   // the decoded payload (null: no error correction)
   torch::Tensor bits;         // int64 0/1, carriers x N
   torch::Tensor projections;  // float, carriers x N: (mean activation) . A
   int64_t errors = 0;
@@ -60,8 +72,10 @@ struct WhiteboxExtraction {
 
 // Mean activation of the key's layer over the triggers of each carrier (eval mode), projected
 // and thresholded. Throws InputError naming `model_path` if the layer is missing or too narrow.
+// With `realign` (and a key that has a profile), the layer and its units are found by profile
+// matching first (realign.h); otherwise the key's layer is read in fixed unit order.
 WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey& key,
-                                    const std::string& model_path);
+                                    const std::string& model_path, bool realign = true);
 
 // --- Embedding ------------------------------------------------------------------------------
 
@@ -74,6 +88,10 @@ struct WhiteboxEmbedConfig {
   double lambda1 = 0.05;
   double lambda2 = 0.3;
   double centre_lr = 0.01;       // Adam learning rate of the centres
+  // Margin of the payload loss: each bit's projection is pushed past +-margin (in units of the
+  // projection of a unit-norm centre) rather than just past 0, so that small weight changes do
+  // not flip it. 0: the authors' plain BCE.
+  double margin = 0.0;
   std::string centre_init = "class_mean";  // class_mean | uniform (the authors' choice)
   // How the pull term reduces over the batch: "sum" (the authors: over batch and features) or
   // "mean" (over the batch; summed over features).

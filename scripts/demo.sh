@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The quick start: installs, builds, trains the paper's MLP on Fashion-MNIST, makes an owner's
 # key, embeds the white-box watermark, adds the black-box watermark on top (one key, both
-# parts), and verifies the marked and the unmarked model, also from query answers alone.
+# parts), and verifies the marked and the unmarked model, a copy whose hidden units a thief
+# reordered, rescaled and padded, and the marked model from query answers alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,10 +11,10 @@ out=${DEMO_OUT:-runs/demo}
 B=build/bin
 mkdir -p "$out"
 $B/ds-train --config configs/train-mlp-fmnist.json --out "$out/mlp.pt" --report "$out/train.json"
-$B/ds-gen-keys --config configs/keys-whitebox.json --model "$out/mlp.pt" --out "$out/owner.key" \
+$B/ds-gen-keys --config configs/keys-whitebox.json --model "$out/mlp.pt" --out "$out/draft.key" \
   --report "$out/keys.json"
-$B/ds-embed-wm --config configs/embed-whitebox.json --model "$out/mlp.pt" --keys "$out/owner.key" \
-  --out "$out/mlp-marked.pt" --report "$out/embed.json"
+$B/ds-embed-wm --config configs/embed-whitebox.json --model "$out/mlp.pt" --keys "$out/draft.key" \
+  --out "$out/mlp-marked.pt" --keys-out "$out/owner.key" --report "$out/embed.json"
 $B/ds-verify --model "$out/mlp-marked.pt" --keys "$out/owner.key" --report "$out/verify-wb.json"
 $B/ds-gen-keys --config configs/keys-blackbox.json --model "$out/mlp-marked.pt" --keys "$out/owner.key" \
   --out "$out/candidates.key"
@@ -26,6 +27,11 @@ if $B/ds-verify --model "$out/mlp.pt" --keys "$out/owner2.key" --report "$out/ve
   echo "demo: the unmarked model verified; this should not happen" >&2
   exit 1
 fi
+# A thief reorders and rescales the marked layer's units and adds 10% dummy units: the model
+# computes exactly the same function, and realigned extraction still proves ownership.
+$B/ds-attack --config configs/attack-obfuscate.json --model "$out/mlp-marked2.pt" \
+  --out "$out/mlp-stolen.pt" --report "$out/attack.json"
+$B/ds-verify --model "$out/mlp-stolen.pt" --keys "$out/owner2.key" --report "$out/verify-stolen.json"
 # Query-only: export the black-box queries, answer them as a remote API would, decide.
 $B/ds-verify --keys "$out/owner2.key" --export-queries "$out/queries"
 /usr/bin/python3 - "$out/mlp-marked2.pt" "$out/queries/queries.pt" "$out/labels.json" <<'PY'
@@ -38,4 +44,5 @@ PY
 $B/ds-verify --keys "$out/owner2.key" --predictions "$out/labels.json" --report "$out/verify-queries.json"
 echo "models:  $out/mlp.pt (unmarked), $out/mlp-marked2.pt (both watermarks)"
 echo "key:     $out/owner2.key (white-box and black-box parts)"
-echo "reports: $out/verify-marked.json $out/verify-unmarked.json $out/verify-queries.json (and train, keys, embed)"
+echo "reports: $out/verify-marked.json $out/verify-unmarked.json $out/verify-stolen.json"
+echo "         $out/verify-queries.json (and train, keys, embed, attack)"

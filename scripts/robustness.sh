@@ -20,10 +20,11 @@ for arch in $ARCHS; do
   [ -f "$M/$arch.pt" ] || $B/ds-train --config configs/train-$arch-fmnist.json --out "$M/$arch.pt" \
     --report "$M/train-$arch.json" -q
   [ -f "$M/keys-$arch-64x1.json" ] || $py -c "import json,sys; c=json.load(open('configs/keys-whitebox.json')); c['whitebox']['carrier_count']=1; c['whitebox']['bits']=64; json.dump(c, open(sys.argv[1],'w'))" "$M/keys-$arch-64x1.json"
-  [ -f "$M/$arch-64x1.key" ] || $B/ds-gen-keys --config "$M/keys-$arch-64x1.json" --model "$M/$arch.pt" \
-    --out "$M/$arch-64x1.key" -q
+  [ -f "$M/$arch-64x1.draft" ] || $B/ds-gen-keys --config "$M/keys-$arch-64x1.json" --model "$M/$arch.pt" \
+    --out "$M/$arch-64x1.draft" -q
   [ -f "$M/$arch-64x1.pt" ] || $B/ds-embed-wm --config configs/embed-whitebox.json --model "$M/$arch.pt" \
-    --keys "$M/$arch-64x1.key" --out "$M/$arch-64x1.pt" --report "$M/embed-$arch-64x1.json" -q
+    --keys "$M/$arch-64x1.draft" --out "$M/$arch-64x1.pt" --keys-out "$M/$arch-64x1.key" \
+    --report "$M/embed-$arch-64x1.json" -q
   [ -f "$M/both-$arch.cand" ] || $B/ds-gen-keys --config configs/keys-blackbox.json \
     --model "$M/$arch-64x1.pt" --keys "$M/$arch-64x1.key" --out "$M/both-$arch.cand" -q
   [ -f "$M/both-$arch.pt" ] || $B/ds-embed-wm --config configs/embed-blackbox.json \

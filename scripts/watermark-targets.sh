@@ -25,10 +25,11 @@ for v in "${variants[@]}"; do
   set -- $v
   name=$1 arch=$2 carriers=$3 bits=$4
   $py -c "import json,sys; c=json.load(open('configs/keys-whitebox.json')); c['whitebox']['carrier_count']=$carriers; c['whitebox']['bits']=$bits; json.dump(c, open(sys.argv[1],'w'))" "$OUT/keys-$name.json"
-  [ -f "$OUT/$name.key" ] || $B/ds-gen-keys --config "$OUT/keys-$name.json" --model "$OUT/$arch.pt" \
-    --out "$OUT/$name.key" --report "$OUT/keys-$name.report.json" -q
+  [ -f "$OUT/$name.draft" ] || $B/ds-gen-keys --config "$OUT/keys-$name.json" --model "$OUT/$arch.pt" \
+    --out "$OUT/$name.draft" --report "$OUT/keys-$name.report.json" -q
   [ -f "$OUT/$name.pt" ] || $B/ds-embed-wm --config configs/embed-whitebox.json --model "$OUT/$arch.pt" \
-    --keys "$OUT/$name.key" --out "$OUT/$name.pt" --report "$OUT/embed-$name.json" -q
+    --keys "$OUT/$name.draft" --out "$OUT/$name.pt" --keys-out "$OUT/$name.key" \
+    --report "$OUT/embed-$name.json" -q
   set +e
   $B/ds-verify --model "$OUT/$name.pt" --keys "$OUT/$name.key" --report "$OUT/verify-$name.json" -q
   echo "$name marked: exit $?" >>"$OUT/exits.txt"

@@ -46,9 +46,11 @@ struct Fixture {
     arch.dropout = 0.0;
     model = ds::build_model(arch, input, 1);
   }
-  ds::OwnerKey key(uint64_t seed, int64_t bits = 16) {
+  // Without a profile by default: these tests read the key's layer in fixed unit order.
+  ds::OwnerKey key(uint64_t seed, int64_t bits = 16, int64_t profile_count = 0) {
     ds::WhiteboxKeySpec spec;
     spec.bits = bits;
+    spec.profile_count = profile_count;
     spec.carriers = {1, 2};
     spec.message = "test owner";
     spec.trigger_fraction = 0.1;

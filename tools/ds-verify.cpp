@@ -29,8 +29,22 @@ int main(int argc, char** argv) {
         ds::VerifyOutcome out = ds::run_verify_job(job);
         const ds::Json& r = out.report;
         if (r.contains("ber")) {
+          const ds::Json& w = r["whitebox"];
+          if (w.contains("alignment")) {
+            const ds::Json& a = w["alignment"];
+            spdlog::info("white-box: layer '{}' ({} units) matched the key's profile: {} units, "
+                         "mean correlation {:.3f}{}",
+                         a["layer"].get<std::string>(), a["width"].get<int64_t>(),
+                         a["units_matched"].get<int64_t>(), a["mean_correlation"].get<double>(),
+                         a["identity"].get<bool>() ? ", in order" : ", reordered");
+          }
           spdlog::info("white-box: BER {:.4f}, p-value {:.3g} (alpha {:.3g})", r["ber"].get<double>(),
-                       r["whitebox"]["p_value"].get<double>(), job.alpha);
+                       w["p_value"].get<double>(), job.alpha);
+          if (w.contains("ecc")) {
+            spdlog::info("white-box: error-corrected payload {} (false-claim probability {:.3g})",
+                         w["ecc"]["recovered"].get<bool>() ? "recovered" : "not recovered",
+                         w["ecc"]["false_claim_probability"].get<double>());
+          }
         }
         if (r.contains("blackbox")) {
           spdlog::info("black-box: {} of {} keys mismatched (threshold {}), p-value {:.3g}",

@@ -42,9 +42,9 @@ PYEOF
     ;;
   combined_key)
     expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/base.pt"
-    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/wb.key"
-    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/base.pt" --keys "$T/wb.key" \
-      --out "$T/wb.pt"
+    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/draft.key"
+    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/base.pt" --keys "$T/draft.key" \
+      --out "$T/wb.pt" --keys-out "$T/wb.key"
     expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-bb.json" --model "$T/wb.pt" --keys "$T/wb.key" \
       --out "$T/cand.key"
     expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/wb.pt" --keys "$T/cand.key" \

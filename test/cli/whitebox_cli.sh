@@ -7,10 +7,10 @@ write_small_watermark_configs
 
 make_marked() {
   expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/base.pt"
-  expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/owner.key" \
+  expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/draft.key" \
     --report "$T/keys.report.json"
-  expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/base.pt" --keys "$T/owner.key" \
-    --out "$T/marked.pt" --report "$T/embed.report.json"
+  expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/base.pt" --keys "$T/draft.key" \
+    --out "$T/marked.pt" --keys-out "$T/owner.key" --report "$T/embed.report.json"
 }
 
 case "$CASE" in
@@ -30,6 +30,17 @@ a, b = torch.jit.load(sys.argv[1]), torch.jit.load(sys.argv[2])
 assert list(a.state_dict()) == list(b.state_dict())
 assert hasattr(b, "taps") and b.code == a.code
 PYEOF
+    # The marked model, its hidden units reordered and rescaled, with 10% dummy units: still
+    # proven, since extraction realigns the units to the key's reference profile.
+    echo '{"attack": "obfuscate", "dummy_fraction": 0.1, "low": 0.2, "high": 5}' >"$T/obf.json"
+    expect_exit 0 "$BIN/ds-attack" --config "$T/obf.json" --model "$T/marked.pt" --out "$T/stolen.pt"
+    expect_exit 0 "$BIN/ds-verify" --model "$T/stolen.pt" --keys "$T/owner.key" --report "$T/s.json"
+    [ "$(json_get "$T/s.json" "['whitebox']['alignment']['identity']")" = "False" ] || fail "no reordering seen"
+    # Without --keys-out the reference profile would describe the unmarked model: refused.
+    expect_exit 2 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/base.pt" --keys "$T/draft.key" \
+      --out "$T/x.pt"
+    expect_error_line "--keys-out is required"
+    expect_no_file "$T/x.pt"
     # An impossible alpha is still a verdict, not an error: the marked model is not proven.
     expect_exit 1 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/owner.key" --alpha 1e-30
     ;;
@@ -38,13 +49,20 @@ PYEOF
     # A key for a layer the model lacks: a CNN has no tap "fc2".
     echo '{"model": {"arch": "cnn", "channels": [4], "hidden": [8]}, "data": '"$DATA"', "epochs": 1}' >"$T/cnn.json"
     expect_exit 0 "$BIN/ds-train" --config "$T/cnn.json" --out "$T/cnn.pt"
+    # With a reference profile (the default) every tap of a plausible width is searched; here
+    # none qualifies.
     expect_exit 2 "$BIN/ds-verify" --model "$T/cnn.pt" --keys "$T/owner.key" --report "$T/r.json"
-    expect_error_line "$T/cnn.pt: model has no tap 'fc2'"
+    expect_error_line "$T/cnn.pt: no tap is between 64 and 256 units wide"
     expect_no_file "$T/r.json"
+    # A key without a profile reads its layer by name, in fixed unit order.
+    $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c['whitebox']['profile_count']=0; json.dump(c, open(sys.argv[2],'w'))" "$T/keys-wb.json" "$T/keys-fixed.json"
+    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-fixed.json" --model "$T/base.pt" --out "$T/fixed.key"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/cnn.pt" --keys "$T/fixed.key"
+    expect_error_line "$T/cnn.pt: model has no tap 'fc2'"
     # Same layer name, other width.
     sed 's/\[128, 64\]/[128, 48]/' "$T/train.json" >"$T/narrow.json"
     expect_exit 0 "$BIN/ds-train" --config "$T/narrow.json" --out "$T/narrow.pt"
-    expect_exit 2 "$BIN/ds-verify" --model "$T/narrow.pt" --keys "$T/owner.key"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/narrow.pt" --keys "$T/fixed.key"
     expect_error_line "tap 'fc2' has width 48, the key expects 64"
     # Tampered key: one flipped bit in the middle.
     cp "$T/owner.key" "$T/bad.key"
@@ -65,7 +83,7 @@ PYEOF
     expect_exit 2 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/owner.key" --alpha 2
     # Embedding config of the wrong type, and a key config without a seed.
     echo '{"max_epochs": "5"}' >"$T/e.json"
-    expect_exit 2 "$BIN/ds-embed-wm" --config "$T/e.json" --model "$T/base.pt" --keys "$T/owner.key" --out "$T/x.pt"
+    expect_exit 2 "$BIN/ds-embed-wm" --config "$T/e.json" --model "$T/base.pt" --keys "$T/draft.key" --out "$T/x.pt" --keys-out "$T/x.key"
     expect_error_line "field 'max_epochs' must be an integer"
     expect_no_file "$T/x.pt"
     echo '{"kind": "whitebox", "whitebox": {"message": "m"}}' >"$T/k.json"

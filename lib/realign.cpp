@@ -1,0 +1,181 @@
+// Profile matching: correlations, Hungarian assignment, per-unit scales, layer search.
+#include "realign.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "errors.h"
+#include "zoo.h"
+
+namespace ds {
+
+std::vector<int64_t> min_cost_assignment(const torch::Tensor& cost_in) {
+  torch::Tensor cost = cost_in.to(torch::kFloat64).contiguous();
+  const int64_t n = cost.size(0), m = cost.size(1);
+  if (n > m) throw std::invalid_argument("assignment needs rows <= columns");
+  auto a = cost.accessor<double, 2>();
+  const double inf = std::numeric_limits<double>::infinity();
+  // Potentials u (rows), v (columns); p[j]: row matched to column j (1-based, 0 = none).
+  std::vector<double> u(size_t(n + 1), 0), v(size_t(m + 1), 0);
+  std::vector<int64_t> p(size_t(m + 1), 0), way(size_t(m + 1), 0);
+  for (int64_t i = 1; i <= n; ++i) {
+    p[0] = i;
+    int64_t j0 = 0;
+    std::vector<double> minv(size_t(m + 1), inf);
+    std::vector<char> used(size_t(m + 1), 0);
+    do {
+      used[size_t(j0)] = 1;
+      int64_t i0 = p[size_t(j0)], j1 = 0;
+      double delta = inf;
+      for (int64_t j = 1; j <= m; ++j) {
+        if (used[size_t(j)]) continue;
+        double cur = a[i0 - 1][j - 1] - u[size_t(i0)] - v[size_t(j)];
+        if (cur < minv[size_t(j)]) minv[size_t(j)] = cur, way[size_t(j)] = j0;
+        if (minv[size_t(j)] < delta) delta = minv[size_t(j)], j1 = j;
+      }
+      for (int64_t j = 0; j <= m; ++j) {
+        if (used[size_t(j)]) {
+          u[size_t(p[size_t(j)])] += delta;
+          v[size_t(j)] -= delta;
+        } else {
+          minv[size_t(j)] -= delta;
+        }
+      }
+      j0 = j1;
+    } while (p[size_t(j0)] != 0);
+    do {
+      int64_t j1 = way[size_t(j0)];
+      p[size_t(j0)] = p[size_t(j1)];
+      j0 = j1;
+    } while (j0);
+  }
+  std::vector<int64_t> col_of(size_t(n), -1);
+  for (int64_t j = 1; j <= m; ++j) {
+    if (p[size_t(j)] > 0) col_of[size_t(p[size_t(j)] - 1)] = j - 1;
+  }
+  return col_of;
+}
+
+Json Alignment::to_json() const {
+  Json c = Json::object();
+  for (const auto& kv : candidates) c[kv.first] = kv.second;
+  return Json{{"layer", layer},         {"width", width},
+              {"units_matched", matched}, {"mean_correlation", mean_correlation},
+              {"identity", identity},   {"candidates", c}};
+}
+
+namespace {
+
+// Columns centred and scaled to unit norm; constant columns become 0.
+torch::Tensor standardise(const torch::Tensor& x) {
+  torch::Tensor c = x - x.mean(0, true);
+  torch::Tensor norm = c.norm(2, 0, true);
+  return torch::where(norm > 1e-8, c / norm.clamp_min(1e-8), torch::zeros_like(c));
+}
+
+Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspect) {
+  const int64_t w = reference.size(1);
+  Alignment a;
+  a.width = suspect.size(1);
+  torch::Tensor ref = reference.to(torch::kFloat64), sus = suspect.to(torch::kFloat64);
+  torch::Tensor corr = torch::matmul(standardise(ref).t(), standardise(sus));  // W x W'
+  // A unit stays at its own index unless another unit matches it kStayBonus better. Training
+  // (the owner's embedding, a thief's fine-tuning) makes profiles drift, and among many similar
+  // units a drifted unit's best match is not always itself; a reordered layer still moves,
+  // since its true matches correlate near 1 and its in-place pairs far less.
+  torch::Tensor preference = corr.clone();
+  int64_t diag = std::min(w, a.width);
+  preference.narrow(0, 0, diag).narrow(1, 0, diag).diagonal().add_(kStayBonus);
+  std::vector<int64_t> col = min_cost_assignment(-preference);
+  torch::Tensor ref_rms = ref.pow(2).mean(0).sqrt(), sus_rms = sus.pow(2).mean(0).sqrt();
+  torch::Tensor live = ref.std(0).gt(1e-6 * std::max(1e-12, ref_rms.max().item<double>()));
+  a.unit_of = torch::full({w}, -1, torch::kInt64);
+  a.scale = torch::ones({w}, torch::kFloat32);
+  double total = 0;
+  int64_t live_count = 0;
+  bool identity = a.width == w;
+  for (int64_t i = 0; i < w; ++i) {
+    int64_t j = col[size_t(i)];
+    double c = corr[i][j].item<double>();
+    if (!live[i].item<bool>()) continue;
+    if (j != i) identity = false;
+    ++live_count;
+    total += c;
+    double r = ref_rms[i].item<double>(), s = sus_rms[j].item<double>();
+    // A unit left in place is kept however far its profile drifted; a moved one must match.
+    if ((j == i || c >= kMinCorrelation) && s > 0 && r > 0) {
+      a.unit_of[i] = j;
+      a.scale[i] = float(s / r);
+      ++a.matched;
+    }
+  }
+  // Units silent on every profile input (active only on the carriers, or dead) cannot be
+  // matched by their profile. Where the suspect's unit of the same index is free, read it there,
+  // at the median scale of the matched units: right when the layer was not reordered, and no
+  // worse than leaving the unit out when it was. Only indices are used, never activations.
+  std::vector<char> used(size_t(a.width), 0);
+  std::vector<float> scales;
+  for (int64_t i = 0; i < w; ++i) {
+    int64_t j = a.unit_of[i].item<int64_t>();
+    if (j >= 0) used[size_t(j)] = 1, scales.push_back(a.scale[i].item<float>());
+  }
+  if (!scales.empty()) {
+    std::nth_element(scales.begin(), scales.begin() + long(scales.size() / 2), scales.end());
+    float median = scales[scales.size() / 2];
+    for (int64_t i = 0; i < w && i < a.width; ++i) {
+      if (live[i].item<bool>() || used[size_t(i)]) continue;
+      a.unit_of[i] = i;
+      a.scale[i] = median;
+      used[size_t(i)] = 1;
+    }
+  }
+  a.identity = identity;
+  a.mean_correlation = live_count ? total / double(live_count) : 0.0;
+  return a;
+}
+
+}  // namespace
+
+Alignment align_to_reference(torch::jit::Module& model, const torch::Tensor& profile_inputs,
+                             const torch::Tensor& reference, const std::string& model_path) {
+  const int64_t w = reference.size(1);
+  c10::Dict<std::string, torch::Tensor> taps;
+  {
+    c10::InferenceMode guard;
+    bool was_training = model.is_training();
+    model.eval();
+    taps = call_taps(model, profile_inputs, model_path);
+    model.train(was_training);
+  }
+  Alignment best;
+  bool found = false;
+  std::vector<std::pair<std::string, double>> tried;
+  for (const auto& kv : taps) {
+    if (kv.key() == "logits") continue;
+    torch::Tensor acts = kv.value().flatten(1);
+    if (acts.size(1) < w || acts.size(1) > 4 * w) continue;
+    Alignment a = match_layer(reference, acts);
+    a.layer = kv.key();
+    tried.push_back({a.layer, a.mean_correlation});
+    if (!found || a.mean_correlation > best.mean_correlation) best = a, found = true;
+  }
+  if (!found) {
+    fail_input(model_path, "no tap is between " + std::to_string(w) + " and " +
+                               std::to_string(4 * w) + " units wide: nothing to match the key's layer");
+  }
+  std::sort(tried.begin(), tried.end());
+  best.candidates = tried;
+  return best;
+}
+
+torch::Tensor realign(const torch::Tensor& acts, const Alignment& a) {
+  const int64_t w = a.unit_of.size(0);
+  torch::Tensor idx = a.unit_of.clamp_min(0);
+  torch::Tensor out = acts.index_select(1, idx) / a.scale.unsqueeze(0);
+  torch::Tensor keep = a.unit_of.ge(0).to(out.scalar_type()).unsqueeze(0);
+  (void)w;
+  return out * keep;
+}
+
+}  // namespace ds

@@ -1,0 +1,55 @@
+// Realigned white-box extraction: find the marked layer in a suspect model and undo neuron
+// permutation, positive per-unit scaling and added (dummy) units, by matching each unit of the
+// key's reference profile (the marked layer's activations on the key's profile inputs) to the
+// suspect unit with the most similar profile (an optimal assignment on correlations).
+//
+// The matching reads only the profile inputs and the reference activations, never the
+// projection or the payload bits, and the profile inputs come from the classes that carry no
+// bits: the carriers' activations are where the watermark lives, and matching on them lets the
+// search rebuild the marked carrier means from any model with enough similar units (tested:
+// on a small problem every unrelated model then verified). Matching on the other classes
+// leaves an unrelated model's carrier activations as independent of the payload as before.
+#pragma once
+
+#include <torch/script.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+namespace ds {
+
+// Minimum-cost assignment of rows to distinct columns (rows <= cols), Hungarian algorithm.
+// Returns the column of each row.
+std::vector<int64_t> min_cost_assignment(const torch::Tensor& cost);
+
+struct Alignment {
+  std::string layer;           // the suspect's tap that matches the reference best
+  int64_t width = 0;           // its width
+  torch::Tensor unit_of;       // int64, reference width: suspect unit per reference unit, -1: none
+  torch::Tensor scale;         // float, reference width: suspect / reference activation scale
+  int64_t matched = 0;         // units matched (in place, or moved with correlation >= kMinCorrelation)
+  double mean_correlation = 0; // over the reference's live units
+  bool identity = false;       // the suspect's units are in the reference's order and width
+  std::vector<std::pair<std::string, double>> candidates;  // every tap tried, with its score
+
+  Json to_json() const;
+};
+
+constexpr double kMinCorrelation = 0.3;
+// Preference for keeping a unit at its own index (see match_layer in realign.cpp).
+constexpr double kStayBonus = 0.25;
+
+// Matches `reference` (n x W: the marked layer's activations on the profile inputs) against
+// every tap of `model` whose width is between W and 4W, on the same inputs. Throws InputError
+// naming `model_path` when no tap qualifies.
+Alignment align_to_reference(torch::jit::Module& model, const torch::Tensor& profile_inputs,
+                             const torch::Tensor& reference, const std::string& model_path);
+
+// Suspect activations (n x suspect width) in the reference's unit order and scale
+// (n x reference width); unmatched units read 0.
+torch::Tensor realign(const torch::Tensor& acts, const Alignment& a);
+
+}  // namespace ds

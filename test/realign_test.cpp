@@ -1,0 +1,208 @@
+// Realigned extraction and error correction: the assignment solver, recovery of an exact
+// permutation and per-unit scales, a renamed layer found by search, dummy units ignored, an
+// unrelated model that stays unproven despite the search, and BCH-coded payloads in keys.
+#include "realign.h"
+
+#include <gtest/gtest.h>
+
+#include "attacks.h"
+#include "ecc.h"
+#include "errors.h"
+#include "files.h"
+#include "keys.h"
+#include "stats.h"
+#include "test_util.h"
+#include "train.h"
+#include "whitebox.h"
+#include "zoo.h"
+
+namespace {
+
+TEST(Assignment, FindsTheOptimumOnSmallAndPermutedProblems) {
+  torch::Tensor cost = torch::tensor({{4.0, 1.0, 3.0}, {2.0, 0.0, 5.0}, {3.0, 2.0, 2.0}});
+  EXPECT_EQ(ds::min_cost_assignment(cost), (std::vector<int64_t>{1, 0, 2}));
+  // Rectangular: 2 rows, 4 columns.
+  torch::Tensor rect = torch::tensor({{5.0, 9.0, 1.0, 7.0}, {5.0, 2.0, 1.5, 8.0}});
+  EXPECT_EQ(ds::min_cost_assignment(rect), (std::vector<int64_t>{2, 1}));
+  // A permuted identity-like cost is solved back to the permutation.
+  torch::manual_seed(3);
+  torch::Tensor perm = torch::randperm(60, torch::kInt64);
+  torch::Tensor c = torch::rand({60, 60}) + 1.0;
+  for (int64_t i = 0; i < 60; ++i) c[i][perm[i].item<int64_t>()] = 0.0;
+  auto col = ds::min_cost_assignment(c);
+  for (int64_t i = 0; i < 60; ++i) EXPECT_EQ(col[size_t(i)], perm[i].item<int64_t>());
+}
+
+struct Trained {
+  ds::DataSplits data;
+  ds::ArchSpec arch;
+  ds::InputSpec input{{1, 12, 12}, 4, {0.3}, {0.3}};
+  torch::jit::Module model;
+  explicit Trained(uint64_t seed, std::vector<int64_t> hidden = {64, 48}) {
+    ds::Dataset all = ds::testing::quadrant_dataset(900, 1, 1, 12);
+    std::tie(data.train, data.test) = ds::split(all, 0.2, 1);
+    ds::TrainConfig tc;
+    tc.arch.hidden = hidden;
+    tc.arch.dropout = 0.0;
+    tc.epochs = 3;
+    tc.batch_size = 32;
+    tc.seed = seed;
+    arch = tc.arch;
+    model = ds::train_model(tc, data).model;
+  }
+};
+
+torch::Tensor weight(const torch::jit::Module& m, const std::string& name) {
+  for (const auto& p : m.named_parameters()) {
+    if (p.name == name) return p.value;
+  }
+  return {};
+}
+
+TEST(Realign, RecoversAnExactPermutationAndScales) {
+  Trained t(1);
+  torch::Tensor inputs = t.data.train.images.narrow(0, 0, 256);
+  torch::Tensor reference = ds::call_taps(t.model, inputs, "m").at("fc2").clone();
+  auto attacked = ds::scale_units(ds::permute_units(t.model, "fc2", 7), "fc2", 0.2, 5.0, 8);
+  attacked.eval();
+  ds::Alignment a = ds::align_to_reference(attacked, inputs, reference, "a.pt");
+  EXPECT_EQ(a.layer, "fc2");
+  EXPECT_FALSE(a.identity);
+  EXPECT_GT(a.matched, 48 * 3 / 4) << "most units are alive and must be matched";
+  torch::Tensor w0 = weight(t.model, "fc2.weight"), w1 = weight(attacked, "fc2.weight");
+  for (int64_t i = 0; i < 48; ++i) {
+    int64_t j = a.unit_of[i].item<int64_t>();
+    if (j < 0 || reference.select(1, i).std().item<double>() == 0) continue;  // silent: by index
+    // The matched unit's incoming weights are the original's times the recovered scale.
+    EXPECT_TRUE(torch::allclose(w1[j] / a.scale[i], w0[i], 1e-3, 1e-5)) << "unit " << i;
+  }
+  // Realigned activations equal the original layer's on matched units.
+  torch::Tensor again = ds::realign(ds::call_taps(attacked, inputs, "a").at("fc2"), a);
+  torch::Tensor live = a.unit_of.ge(0).logical_and(reference.std(0).gt(0));
+  EXPECT_TRUE(torch::allclose(again.index({torch::indexing::Slice(), live}),
+                              reference.index({torch::indexing::Slice(), live}), 1e-3, 1e-4));
+  // The unattacked model aligns to itself in order.
+  ds::Alignment self = ds::align_to_reference(t.model, inputs, reference, "m.pt");
+  EXPECT_TRUE(self.identity);
+  EXPECT_NEAR(self.mean_correlation, 1.0, 1e-6);
+}
+
+TEST(Realign, FindsARenamedLayerAndIgnoresDummyUnits) {
+  Trained t(1);
+  torch::Tensor inputs = t.data.train.images.narrow(0, 0, 256);
+  torch::Tensor reference = ds::call_taps(t.model, inputs, "m").at("fc2").clone();
+  // Wrap the model so that its taps have other names, as a thief re-packaging it might.
+  torch::jit::Module wrapper("Wrapper");
+  wrapper.register_module("inner", t.model);
+  wrapper.define(R"(
+def taps(self, x):
+    t = self.inner.taps(x)
+    return {"block_a": t["fc1"], "block_b": t["fc2"], "logits": t["logits"]}
+def forward(self, x):
+    return self.inner.forward(x)
+)");
+  wrapper.eval();
+  ds::Alignment a = ds::align_to_reference(wrapper, inputs, reference, "w.pt");
+  EXPECT_EQ(a.layer, "block_b");
+  EXPECT_TRUE(a.identity);
+  // 8 dummy units scattered among the 48: matched to nothing that matters.
+  ds::Json info{{"arch", ds::arch_spec_to_json(t.arch)},
+                {"input_shape", {1, 12, 12}},
+                {"num_classes", 4},
+                {"normalization", {{"mean", {0.3}}, {"std", {0.3}}}}};
+  // (add_dummy_units copies every buffer, normalisation included, from the model itself.)
+  auto wide = ds::add_dummy_units(t.model, info, "fc2", 8, true, 4);
+  ds::Alignment d = ds::align_to_reference(wide, inputs, reference, "d.pt");
+  EXPECT_EQ(d.layer, "fc2");
+  EXPECT_EQ(d.width, 56);
+  torch::Tensor original = ds::realign(ds::call_taps(wide, inputs, "d").at("fc2"), d);
+  torch::Tensor live = d.unit_of.ge(0).logical_and(reference.std(0).gt(0));
+  EXPECT_TRUE(torch::allclose(original.index({torch::indexing::Slice(), live}),
+                              reference.index({torch::indexing::Slice(), live}), 1e-3, 1e-4));
+}
+
+TEST(Realign, UnrelatedModelsAreNotProvenDespiteTheSearch) {
+  // The owner's model, marked; then models trained from other seeds (and one of another width)
+  // must not verify, even though extraction searches layers and units for the best match.
+  Trained owner(1);
+  ds::WhiteboxKeySpec spec;
+  spec.bits = 16;
+  spec.carriers = {1, 2};  // 32 bits in all
+  spec.message = "realign owner";
+  spec.trigger_fraction = 0.1;
+  spec.profile_count = 256;
+  ds::Json meta;
+  ds::WhiteboxKey key = ds::make_whitebox_key(spec, owner.model, "o.pt", {1, 12, 12},
+                                              owner.data.train, 11, meta);
+  ds::WhiteboxEmbedConfig c;
+  c.max_epochs = 30;
+  c.batch_size = 32;
+  c.optimizer.lr = 1e-3;
+  c.accuracy_budget = 0.05;
+  c.measure_overhead = false;
+  ds::embed_whitebox(owner.model, "o.pt", key, owner.data, c);
+  ds::refresh_profile(key, owner.model, "o.pt");
+  // Positive control: the marked model, permuted and scaled, still verifies.
+  auto stolen = ds::scale_units(ds::permute_units(owner.model, "fc2", 3), "fc2", 0.5, 2.0, 4);
+  stolen.eval();
+  ds::WhiteboxExtraction s = ds::extract_whitebox(stolen, key, "s.pt");
+  EXPECT_LE(s.errors, 2) << "units silent outside the carriers cannot be matched";
+  EXPECT_LT(s.p_value, 1e-6);
+  // Unpermuted, every unit is read where it is: the same bits as fixed-order extraction.
+  ds::WhiteboxExtraction fixed = ds::extract_whitebox(owner.model, key, "o.pt", false);
+  ds::WhiteboxExtraction aligned = ds::extract_whitebox(owner.model, key, "o.pt");
+  EXPECT_TRUE(torch::equal(fixed.bits, aligned.bits));
+  EXPECT_EQ(aligned.errors, 0);
+  int64_t total_errors = 0, total_bits = 0;
+  for (uint64_t seed = 2; seed <= 7; ++seed) {
+    Trained other(seed, seed == 7 ? std::vector<int64_t>{96, 48} : std::vector<int64_t>{64, 48});
+    ds::WhiteboxExtraction e = ds::extract_whitebox(other.model, key, "u.pt");
+    EXPECT_GT(e.p_value, 1e-6) << "seed " << seed << " falsely proven, BER " << e.ber;
+    total_errors += e.errors;
+    total_bits += e.total;
+  }
+  // Bits of unrelated models are coin flips: 192 of them give a BER near 0.5.
+  double ber = double(total_errors) / double(total_bits);
+  EXPECT_GT(ber, 0.3);
+  EXPECT_LT(ber, 0.7);
+}
+
+TEST(Ecc, KeysCarryACodedPayloadThatDecodesThroughErrors) {
+  Trained t(1);
+  ds::WhiteboxKeySpec spec;
+  spec.bits = 64;
+  spec.carriers = {2};
+  spec.message = "ecc owner";
+  spec.ecc = "bch";
+  spec.ecc_t = 7;
+  spec.trigger_fraction = 0.1;
+  spec.profile_count = 0;
+  ds::Json meta;
+  ds::OwnerKey key;
+  key.input_shape = {1, 12, 12};
+  key.num_classes = 4;
+  key.whitebox = ds::make_whitebox_key(spec, t.model, "m.pt", key.input_shape, t.data.train, 5, key.meta);
+  ASSERT_TRUE(key.whitebox->has_ecc());
+  EXPECT_EQ(key.whitebox->payload.size(1), 24);  // BCH(63, 24, 7) + a parity bit
+  EXPECT_EQ(ds::check_ecc_payload(*key.whitebox), "");
+  ds::testing::TempDir dir;
+  ds::write_key(key, dir.file("k.key"));
+  ds::OwnerKey back = ds::read_key(dir.file("k.key"));
+  EXPECT_TRUE(torch::equal(back.whitebox->payload, key.whitebox->payload));
+  // 7 wrong bits in the codeword decode to the payload; 8 do not.
+  for (int64_t errors : {0, 7, 8}) {
+    torch::Tensor bits = key.whitebox->bits.clone();
+    for (int64_t i = 0; i < errors; ++i) bits[0][i * 7] = 1 - bits[0][i * 7];
+    ds::EccDecoding d = ds::ecc_decode(*key.whitebox, bits);
+    EXPECT_EQ(d.recovered, errors <= 7) << errors;
+    if (errors <= 7) {
+      EXPECT_EQ(d.corrected, errors);
+    }
+    EXPECT_NEAR(d.log10_false_claim, std::log10(ds::binomial_lower_tail(63, 7, 0.5)), 1e-9);
+  }
+  // A key whose bits are not the encoding of its payload is refused.
+  key.whitebox->bits[0][3] = 1 - key.whitebox->bits[0][3];
+  EXPECT_NE(ds::check_ecc_payload(*key.whitebox), "");
+}
+
+}  // namespace
