@@ -80,14 +80,7 @@ Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspe
   a.width = suspect.size(1);
   torch::Tensor ref = reference.to(torch::kFloat64), sus = suspect.to(torch::kFloat64);
   torch::Tensor corr = torch::matmul(standardise(ref).t(), standardise(sus));  // W x W'
-  // A unit stays at its own index unless another unit matches it kStayBonus better. Training
-  // (the owner's embedding, a thief's fine-tuning) makes profiles drift, and among many similar
-  // units a drifted unit's best match is not always itself; a reordered layer still moves,
-  // since its true matches correlate near 1 and its in-place pairs far less.
-  torch::Tensor preference = corr.clone();
-  int64_t diag = std::min(w, a.width);
-  preference.narrow(0, 0, diag).narrow(1, 0, diag).diagonal().add_(kStayBonus);
-  std::vector<int64_t> col = min_cost_assignment(-preference);
+  std::vector<int64_t> col = min_cost_assignment(-corr);
   torch::Tensor ref_rms = ref.pow(2).mean(0).sqrt(), sus_rms = sus.pow(2).mean(0).sqrt();
   torch::Tensor live = ref.std(0).gt(1e-6 * std::max(1e-12, ref_rms.max().item<double>()));
   a.unit_of = torch::full({w}, -1, torch::kInt64);

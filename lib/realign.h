@@ -39,8 +39,6 @@ struct Alignment {
 };
 
 constexpr double kMinCorrelation = 0.3;
-// Preference for keeping a unit at its own index (see match_layer in realign.cpp).
-constexpr double kStayBonus = 0.25;
 
 // Matches `reference` (n x W: the marked layer's activations on the profile inputs) against
 // every tap of `model` whose width is between W and 4W, on the same inputs. Throws InputError

@@ -9,6 +9,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "errors.h"
@@ -294,27 +295,64 @@ torch::Tensor carrier_means(torch::jit::Module& model, const WhiteboxKey& key,
 
 }  // namespace
 
-WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey& key,
-                                    const std::string& model_path, bool realign) {
+namespace {
+
+// Bits, errors and binomial tail of one reading of the carrier means.
+WhiteboxExtraction score_projections(const WhiteboxKey& key, const torch::Tensor& means) {
   WhiteboxExtraction e;
-  std::optional<Alignment> alignment;
-  if (realign && key.has_profile()) {
-    alignment = align_to_reference(model, key.profile_inputs, key.profile, model_path);
-    e.alignment = alignment->to_json();
-    e.alignment["layer_renamed"] = alignment->layer != key.layer;
-  }
-  c10::InferenceMode guard;
-  bool was_training = model.is_training();
-  model.eval();
-  e.projections = torch::matmul(
-      carrier_means(model, key, model_path, alignment ? &*alignment : nullptr), key.projection);
-  model.train(was_training);
+  e.projections = torch::matmul(means, key.projection);
   e.bits = e.projections.gt(0).to(torch::kInt64);
   e.total = key.total_bits();
   e.errors = e.bits.ne(key.bits).sum().item<int64_t>();
   e.ber = double(e.errors) / double(e.total);
   e.log10_p_value = log10_binomial_upper_tail(e.total, e.total - e.errors, 0.5);
   e.p_value = binomial_upper_tail(e.total, e.total - e.errors, 0.5);
+  return e;
+}
+
+// True when the model has the key's layer at the key's width (fixed-order reading possible).
+bool has_key_layer(torch::jit::Module& model, const WhiteboxKey& key, const std::string& path) {
+  std::vector<int64_t> shape = {1};
+  shape.insert(shape.end(), key.triggers.sizes().begin() + 1, key.triggers.sizes().end());
+  auto taps = call_taps(model, torch::zeros(shape), path);
+  return taps.contains(key.layer) && taps.at(key.layer).flatten(1).size(1) == key.layer_width;
+}
+
+}  // namespace
+
+WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey& key,
+                                    const std::string& model_path, bool realign) {
+  bool was_training = model.is_training();
+  model.eval();
+  WhiteboxExtraction e;
+  if (!(realign && key.has_profile())) {
+    c10::InferenceMode guard;
+    e = score_projections(key, carrier_means(model, key, model_path, nullptr));
+  } else {
+    // Two readings: realigned, and (when the model has the key's layer at its width) the fixed
+    // unit order. Reordered layers need the first; weights drifted by training are sometimes
+    // read better by the second. Ownership rests on the better one, its p-value doubled
+    // (Bonferroni), so that trying both cannot raise the false-claim probability.
+    Alignment alignment = align_to_reference(model, key.profile_inputs, key.profile, model_path);
+    c10::InferenceMode guard;
+    WhiteboxExtraction aligned = score_projections(key, carrier_means(model, key, model_path, &alignment));
+    std::optional<WhiteboxExtraction> fixed;
+    if (has_key_layer(model, key, model_path)) {
+      fixed = score_projections(key, carrier_means(model, key, model_path, nullptr));
+    }
+    bool use_fixed = fixed && fixed->log10_p_value < aligned.log10_p_value;
+    e = use_fixed ? *fixed : aligned;
+    e.alignment = alignment.to_json();
+    e.alignment["layer_renamed"] = alignment.layer != key.layer;
+    e.alignment["realigned"] = Json{{"ber", aligned.ber}, {"p_value", aligned.p_value}};
+    if (fixed) {
+      e.alignment["fixed_order"] = Json{{"ber", fixed->ber}, {"p_value", fixed->p_value}};
+      e.log10_p_value = std::min(0.0, e.log10_p_value + std::log10(2.0));
+      e.p_value = std::min(1.0, 2.0 * e.p_value);
+    }
+    e.alignment["reading"] = use_fixed ? "fixed_order" : "realigned";
+  }
+  model.train(was_training);
   if (key.has_ecc()) e.ecc = ecc_decode(key, e.bits).to_json();
   return e;
 }
