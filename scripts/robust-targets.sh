@@ -12,18 +12,19 @@ cd "$(dirname "$0")/.."
 OUT=${1:-runs/robust}
 TARGETS=${TARGETS:-runs/targets}
 ARCHS=${ARCHS:-"mlp cnn"}
+EMBED=${EMBED:-configs/embed-whitebox.json}  # or configs/embed-whitebox-robust.json (margin)
 B=build/bin
 py=/usr/bin/python3
 mkdir -p "$OUT" "$TARGETS"
 $py -c "import json,sys; c=json.load(open('configs/keys-whitebox.json')); c['whitebox']['profile_count']=0; json.dump(c, open(sys.argv[1],'w'))" "$OUT/keys-fixed.json"
-$py -c "import json,sys; c=json.load(open('configs/sweep-robust.json')); c['keep_models']=True; json.dump(c, open(sys.argv[1],'w'), indent=1)" "$OUT/sweep.json"
+$py -c "import json,sys; c=json.load(open('configs/sweep-robust.json')); c['keep_models']=True; c['workers']=int(sys.argv[2]); json.dump(c, open(sys.argv[1],'w'), indent=1)" "$OUT/sweep.json" "${WORKERS:-2}"
 
 for arch in $ARCHS; do
   [ -f "$TARGETS/$arch.pt" ] || $B/ds-train --config configs/train-$arch-fmnist.json \
     --out "$TARGETS/$arch.pt" --report "$TARGETS/train-$arch.json" -q
   [ -f "$OUT/$arch.draft" ] || $B/ds-gen-keys --config configs/keys-whitebox.json \
     --model "$TARGETS/$arch.pt" --out "$OUT/$arch.draft" -q
-  [ -f "$OUT/$arch-wb.pt" ] || $B/ds-embed-wm --config configs/embed-whitebox.json \
+  [ -f "$OUT/$arch-wb.pt" ] || $B/ds-embed-wm --config "$EMBED" \
     --model "$TARGETS/$arch.pt" --keys "$OUT/$arch.draft" --out "$OUT/$arch-wb.pt" \
     --keys-out "$OUT/$arch-wb.key" --report "$OUT/embed-$arch.json" -q
   # The same key (same seed: projection, triggers, payload) without a profile.
