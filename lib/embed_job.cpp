@@ -57,11 +57,7 @@ Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
                                          in.key.num_classes, in.data, config);
   OwnerKey final_key = in.key;
   final_key.blackbox = r.final_key;
-  // The black-box embedding moved the weights again: the white-box reference profile must
-  // describe the model that is finally released.
-  if (final_key.whitebox && final_key.whitebox->has_profile()) {
-    refresh_profile(*final_key.whitebox, in.model.module, job.out_path);
-  }
+
   final_key.meta["blackbox_rounds"] = r.rounds;
   save_model(in.model.module, in.model.info, job.out_path);
   try {
@@ -107,10 +103,7 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   OwnerKey& key = in.key;
   DataSplits& data = in.data;
   if (!key.whitebox) fail_input(job.key_path, "key has no white-box part");
-  if (key.whitebox->has_profile() && job.keys_out_path.empty()) {
-    throw InputError("--keys-out is required: the key's reference profile for realigned "
-                     "verification must come from the marked model");
-  }
+
   if (config.from_scratch) {
     if (!model.info.contains("arch")) {
       fail_input(job.model_path, "from_scratch needs a zoo model (it records its architecture)");
@@ -126,14 +119,11 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   // The marked model keeps the input's description untouched: nothing in the file says it
   // carries a watermark.
   save_model(model.module, model.info, job.out_path);
-  // The owner's final key: the reference profile now comes from the marked model, so that
-  // realigned extraction matches units against what the marked layer actually computes.
+  // The owner's final key (for the white-box part, the key as made: its reference profile
+  // stays that of the unmarked base model; see realign.h for why it must).
   OwnerKey final_key = key;
   if (!job.keys_out_path.empty()) {
     try {
-      if (final_key.whitebox->has_profile()) {
-        refresh_profile(*final_key.whitebox, model.module, job.out_path);
-      }
       write_key(final_key, job.keys_out_path);
     } catch (...) {
       std::remove(job.out_path.c_str());

@@ -24,7 +24,7 @@ struct WhiteboxKey {
   torch::Tensor triggers;            // float32 images in [0, 1], K x C x H x W
   torch::Tensor trigger_labels;      // int64, K (each one of the carriers)
   // Optional: realignment (see realign.h). Inputs from the classes that carry no bits and the
-  // marked layer's activations on them; undefined in keys made without a profile.
+  // unmarked base model's activations of the layer on them; undefined without a profile.
   torch::Tensor profile_inputs;      // float32 images in [0, 1], P x C x H x W
   torch::Tensor profile;             // float32, P x layer_width
   // Optional: error correction (see bch.h). Each carrier's row of bits is a BCH(2^m - 1, k)

@@ -3,12 +3,14 @@
 // key's reference profile (the marked layer's activations on the key's profile inputs) to the
 // suspect unit with the most similar profile (an optimal assignment on correlations).
 //
-// The matching reads only the profile inputs and the reference activations, never the
-// projection or the payload bits, and the profile inputs come from the classes that carry no
-// bits: the carriers' activations are where the watermark lives, and matching on them lets the
-// search rebuild the marked carrier means from any model with enough similar units (tested:
-// on a small problem every unrelated model then verified). Matching on the other classes
-// leaves an unrelated model's carrier activations as independent of the payload as before.
+// The reference is the unmarked base model's layer, recorded when the key is made, and the
+// profile inputs come from the classes that carry no bits. Neither depends on the projection or
+// the payload, so for a model unrelated to the key the realigned carrier means are independent
+// of them, each extracted bit matches the payload with probability 1/2, and the binomial
+// p-value stays exact. Both choices were measured necessary: matching on the carrier classes
+// rebuilt the watermark from unrelated models on a small problem, and a reference taken from
+// the marked model (whose units the embedding reshaped along the payload's direction) gave 20
+// unrelated Fashion-MNIST models BERs of 0.09-0.36 and "proved" 8 of them.
 #pragma once
 
 #include <torch/script.h>

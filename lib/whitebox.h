@@ -53,7 +53,8 @@ WhiteboxKey make_whitebox_key(const WhiteboxKeySpec& spec, torch::jit::Module& m
                               const std::vector<int64_t>& input_shape, const Dataset& train,
                               uint64_t key_seed, Json& meta);
 
-// Recomputes the key's reference profile from `model` (the marked model, after embedding).
+// Computes the key's reference profile from `model`: at key generation, the unmarked base
+// model (never the marked one; see realign.h).
 void refresh_profile(WhiteboxKey& key, torch::jit::Module& model, const std::string& model_path);
 
 // --- Extraction -----------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 # Robust ownership proof, measured: marks the Fashion-MNIST MLP and CNN with the 64-bit white-box
 # watermark (BCH payload, reference profile: configs/keys-whitebox.json), runs the attacks of
 # configs/sweep-robust.json, and verifies every attacked model twice: with realigned extraction
-# (the key's profile) and in fixed unit order as DeepSigns is published (the same key without a
-# profile). Then checks 20 unrelated models against both keys (scripts/false-claims.sh).
+# (the key's profile, from the unmarked base model) and in fixed unit order as DeepSigns is
+# published (the same key without a profile). Then checks 20 unrelated models against both keys (scripts/false-claims.sh).
 # Usage: scripts/robust-targets.sh [OUT_DIR]  (default runs/robust; base models in $TARGETS,
 # default runs/targets). About 5 min for the MLP and 20 min for the CNN on 2 cores, plus
 # about 10 min to train the unrelated models once.
@@ -41,7 +41,7 @@ done
 $py - "$OUT" $ARCHS <<'PY'
 import json, os, sys
 out, archs = sys.argv[1], sys.argv[2:]
-print("| model | attack | setting | test acc | fixed order: BER, p, proven | realigned: BER, p, proven |")
+print("| model | attack | setting | test acc | fixed order only (DeepSigns): BER, p, proven | with realignment (better reading, p x2): BER, p, proven |")
 print("|---|---|---|---|---|---|")
 for arch in archs:
     t = json.load(open(f"{out}/{arch}/results.json"))

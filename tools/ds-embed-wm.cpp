@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
         app.add_option("--keys", job.key_path, "Owner's key from ds-gen-keys")->required();
         app.add_option("--out", job.out_path, "Marked model to write")->required();
         app.add_option("--keys-out", job.keys_out_path,
-                       "Black-box: the owner's final key (the K chosen keys) to write");
+                       "The owner's final key to write (black-box: required, it holds the K "
+                       "chosen keys; white-box: a copy of the key)");
         app.add_option("--report", job.report_path, "JSON report to write");
       },
       [&] {
