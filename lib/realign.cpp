@@ -88,6 +88,17 @@ Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspe
   double total = 0;
   int64_t live_count = 0;
   bool identity = a.width == w;
+  double median_ref_rms = 0;
+  {
+    std::vector<double> v;
+    for (int64_t i = 0; i < w; ++i) {
+      if (live[i].item<bool>()) v.push_back(ref_rms[i].item<double>());
+    }
+    if (!v.empty()) {
+      std::nth_element(v.begin(), v.begin() + long(v.size() / 2), v.end());
+      median_ref_rms = v[v.size() / 2];
+    }
+  }
   for (int64_t i = 0; i < w; ++i) {
     int64_t j = col[size_t(i)];
     double c = corr[i][j].item<double>();
@@ -99,23 +110,40 @@ Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspe
     // A unit left in place is kept however far its profile drifted; a moved one must match.
     if ((j == i || c >= kMinCorrelation) && s > 0 && r > 0) {
       a.unit_of[i] = j;
-      a.scale[i] = float(s / r);
+      // Scale = RMS ratio on the profile inputs. For a unit the reference barely uses there,
+      // that ratio is mostly noise (the embedding alone can move it a lot), and dividing by
+      // it amplified such units over the rest (the unattacked marked CNN read realigned at
+      // BER 0.27); those take the median scale of the others instead (set below).
+      a.scale[i] = r < 0.25 * median_ref_rms ? -1.0f : float(s / r);
       ++a.matched;
     }
   }
   // Units silent on every profile input (active only on the carriers, or dead) cannot be
-  // matched by their profile. Where the suspect's unit of the same index is free, read it there,
-  // at the median scale of the matched units: right when the layer was not reordered, and no
-  // worse than leaving the unit out when it was. Only indices are used, never activations.
+  // matched by their profile. When every matched unit kept its index (the layer was not
+  // reordered), read them at their own index, at the median scale of the matched units. In a
+  // reordered layer the unit at that index is some other unit, whose activation would only add
+  // noise: leave them out. Only indices are used, never activations.
   std::vector<char> used(size_t(a.width), 0);
   std::vector<float> scales;
+  bool in_place = true;
   for (int64_t i = 0; i < w; ++i) {
     int64_t j = a.unit_of[i].item<int64_t>();
     if (j >= 0) used[size_t(j)] = 1, scales.push_back(a.scale[i].item<float>());
+    if (j >= 0 && j != i) in_place = false;
   }
-  if (!scales.empty()) {
-    std::nth_element(scales.begin(), scales.begin() + long(scales.size() / 2), scales.end());
-    float median = scales[scales.size() / 2];
+  std::vector<float> measured;
+  for (float x : scales) {
+    if (x > 0) measured.push_back(x);
+  }
+  float median = 1.0f;
+  if (!measured.empty()) {
+    std::nth_element(measured.begin(), measured.begin() + long(measured.size() / 2), measured.end());
+    median = measured[measured.size() / 2];
+  }
+  for (int64_t i = 0; i < w; ++i) {
+    if (a.scale[i].item<float>() < 0) a.scale[i] = median;
+  }
+  if (!scales.empty() && in_place) {
     for (int64_t i = 0; i < w && i < a.width; ++i) {
       if (live[i].item<bool>() || used[size_t(i)]) continue;
       a.unit_of[i] = i;
