@@ -43,6 +43,21 @@ EmbedInputs load_embed_inputs(const EmbedJob& job, const DataSpec& data_spec) {
   return in;
 }
 
+// Writes the marked model and, when `keys_out_path` is set, the owner's final key: both or
+// neither.
+void save_model_and_key(const torch::jit::Module& module, const Json& info,
+                        const std::string& out_path, OwnerKey& key,
+                        const std::string& keys_out_path) {
+  save_model(module, info, out_path);
+  if (keys_out_path.empty()) return;
+  try {
+    write_key(key, keys_out_path);
+  } catch (...) {
+    std::remove(out_path.c_str());
+    throw;
+  }
+}
+
 Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
   Stopwatch total;
   BlackboxEmbedConfig config = parse_blackbox_embed_config(json, job.config_path);
@@ -59,13 +74,7 @@ Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
   final_key.blackbox = r.final_key;
 
   final_key.meta["blackbox_rounds"] = r.rounds;
-  save_model(in.model.module, in.model.info, job.out_path);
-  try {
-    write_key(final_key, job.keys_out_path);
-  } catch (...) {
-    std::remove(job.out_path.c_str());
-    throw;
-  }
+  save_model_and_key(in.model.module, in.model.info, job.out_path, final_key, job.keys_out_path);
 
   Json report = report_header("ds-embed-wm");
   report["kind"] = "blackbox";
@@ -118,18 +127,10 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   WhiteboxEmbedResult r = embed_whitebox(model.module, job.model_path, *key.whitebox, data, config);
   // The marked model keeps the input's description untouched: nothing in the file says it
   // carries a watermark.
-  save_model(model.module, model.info, job.out_path);
-  // The owner's final key (for the white-box part, the key as made: its reference profile
-  // stays that of the unmarked base model; see realign.h for why it must).
+  // The owner's final key is the key as made: its reference profile stays that of the
+  // unmarked base model (see realign.h for why it must).
   OwnerKey final_key = key;
-  if (!job.keys_out_path.empty()) {
-    try {
-      write_key(final_key, job.keys_out_path);
-    } catch (...) {
-      std::remove(job.out_path.c_str());
-      throw;
-    }
-  }
+  save_model_and_key(model.module, model.info, job.out_path, final_key, job.keys_out_path);
 
   Json report = report_header("ds-embed-wm");
   report["kind"] = "whitebox";
