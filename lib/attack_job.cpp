@@ -56,13 +56,17 @@ Json run_attack_job(const AttackJob& job) {
   }
   try {
     if (data) {
-      report["test_accuracy_before"] = evaluate_accuracy(model.module, data->test, 1000);
+      if (job.measure_before) {
+        report["test_accuracy_before"] = evaluate_accuracy(model.module, data->test, 1000);
+      }
       report["test_accuracy"] = evaluate_accuracy(r.model, data->test, 1000);
     }
     if (key) {
       report["inputs"]["key"] = file_entry(job.key_path);
-      report["verification_before"] =
-          verify_parts(&model.module, job.model_path, *key, {}, kDefaultAlpha);
+      if (job.measure_before) {
+        report["verification_before"] =
+            verify_parts(&model.module, job.model_path, *key, {}, kDefaultAlpha);
+      }
       try {
         report["verification"] = verify_parts(&r.model, job.out_path, *key, {}, kDefaultAlpha);
       } catch (const InputError& e) {

@@ -15,6 +15,9 @@ struct AttackJob {
   std::string out_path;     // attacked model to write
   std::string key_path;     // optional: owner's key, only to report verification
   std::string report_path;  // optional JSON report
+  // Also measure the unattacked model (accuracy, verification). A sweep does that once, in its
+  // first point, instead of in every point.
+  bool measure_before = true;
 };
 
 Json run_attack_job(const AttackJob& job);

@@ -362,6 +362,8 @@ Json run_sweep(const SweepJob& job) {
                                      "--out",       base(i) + ".pt",
                                      "--report",    base(i) + ".report.json", "--quiet"};
     if (!job.key_path.empty()) args.insert(args.end(), {"--keys", job.key_path});
+    // The unattacked model is measured once, by the first point, for the baseline.
+    if (i != 0) args.push_back("--no-baseline");
     std::remove((base(i) + ".report.json").c_str());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -421,7 +423,7 @@ Json run_sweep(const SweepJob& job) {
     if (code == 0) {
       Json report = read_json_file(base(i) + ".report.json");
       row = row_from_report(p, panel, i, report);
-      if (baseline.empty()) {
+      if (i == 0) {
         if (report.contains("test_accuracy_before")) {
           baseline["test_accuracy"] = report["test_accuracy_before"];
         }

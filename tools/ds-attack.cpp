@@ -8,6 +8,7 @@
 int main(int argc, char** argv) {
   ds::AttackJob job;
   std::string out_dir;
+  bool no_baseline = false;
   return ds::run_tool(
       argc, argv, "ds-attack", "Attack a model as a thief would; report accuracy and verification.",
       [&](CLI::App& app) {
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
         dir->excludes(out);
         app.add_option("--keys", job.key_path, "Owner's key, only to report verification");
         app.add_option("--report", job.report_path, "JSON report to write");
+        app.add_flag("--no-baseline", no_baseline,
+                     "Do not measure the unattacked model (sweeps measure it once)");
       },
       [&] {
         if (!out_dir.empty()) {
@@ -35,12 +38,13 @@ int main(int argc, char** argv) {
           return ds::kExitOk;
         }
         if (job.out_path.empty()) throw ds::InputError("give --out (one attack) or --out-dir (sweep)");
+        job.measure_before = !no_baseline;
         ds::Json r = ds::run_attack_job(job);
-        if (r.contains("test_accuracy")) {
+        if (r.contains("test_accuracy_before")) {
           spdlog::info("test accuracy {:.4f} -> {:.4f}", r["test_accuracy_before"].get<double>(),
                        r["test_accuracy"].get<double>());
         }
-        if (r.contains("verification")) {
+        if (r.contains("verification_before")) {
           spdlog::info("ownership {} after the attack (before: {})",
                        r["verification"]["verified"].get<bool>() ? "still proven" : "NOT proven",
                        r["verification_before"]["verified"].get<bool>() ? "proven" : "not proven");
