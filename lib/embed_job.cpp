@@ -162,6 +162,12 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   report["accuracy_drop"] = r.accuracy_before - r.accuracy_after;
   report["ber_before"] = r.ber_before;
   report["ber"] = r.ber_after;
+  const WhiteboxKey& wk = *key.whitebox;
+  report["watermark"] = Json{{"layer", wk.layer},
+                             {"layer_width", wk.layer_width},
+                             {"carriers", wk.carriers},
+                             {"bits_per_carrier", wk.bits_per_carrier()},
+                             {"bits", wk.total_bits()}};
   report["timings"] = Json{{"embed_epoch_seconds", per_epoch},
                            {"centre_init_seconds", r.centre_init_seconds},
                            {"total_seconds", total.seconds()}};

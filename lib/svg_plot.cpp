@@ -58,7 +58,11 @@ void render_panel(std::ostringstream& o, const PlotPanel& p, double ox, double o
   lo -= pad, hi += pad;
   auto X = [&](double v) { return x0 + (tx(v) - lo) / (hi - lo) * w; };
   auto Xc = [&](double v) { return x0 + (v - lo) / (hi - lo) * w; };
-  auto Y = [&](double v) { return y0 + (1.0 - v) * h; };
+  const double ylo = p.y_min, yhi = p.y_max > p.y_min ? p.y_max : p.y_min + 1;
+  auto Y = [&](double v) {
+    double t = std::min(1.0, std::max(0.0, (v - ylo) / (yhi - ylo)));
+    return y0 + (1.0 - t) * h;
+  };
 
   o << "<text x=\"" << num(ox + kPanelW / 2) << "\" y=\"" << num(oy + 18)
     << "\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">" << esc(p.title)
@@ -66,7 +70,7 @@ void render_panel(std::ostringstream& o, const PlotPanel& p, double ox, double o
   o << "<rect x=\"" << num(x0) << "\" y=\"" << num(y0) << "\" width=\"" << num(w)
     << "\" height=\"" << num(h) << "\" fill=\"none\" stroke=\"#999\"/>\n";
   for (int i = 0; i <= 5; ++i) {
-    double v = i / 5.0;
+    double v = ylo + (yhi - ylo) * i / 5.0;
     o << "<line x1=\"" << num(x0) << "\" x2=\"" << num(x0 + w) << "\" y1=\"" << num(Y(v))
       << "\" y2=\"" << num(Y(v)) << "\" stroke=\"#eee\"/>\n";
     o << "<text x=\"" << num(x0 - 6) << "\" y=\"" << num(Y(v) + 4)
@@ -95,6 +99,11 @@ void render_panel(std::ostringstream& o, const PlotPanel& p, double ox, double o
       << "\" y2=\"" << num(y0 + h + 4) << "\" stroke=\"#999\"/>\n";
     o << "<text x=\"" << num(t.first) << "\" y=\"" << num(y0 + h + 15)
       << "\" text-anchor=\"middle\" font-size=\"10\">" << esc(t.second) << "</text>\n";
+  }
+  if (!p.y_label.empty()) {
+    o << "<text transform=\"translate(" << num(ox + 12) << "," << num(y0 + h / 2)
+      << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"11\">" << esc(p.y_label)
+      << "</text>\n";
   }
   o << "<text x=\"" << num(x0 + w / 2) << "\" y=\"" << num(y0 + h + 30)
     << "\" text-anchor=\"middle\" font-size=\"11\">" << esc(p.x_label) << "</text>\n";

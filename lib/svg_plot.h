@@ -1,5 +1,5 @@
 // A small SVG line-chart writer for sweep results: panels side by side, each with an x axis
-// (numeric or categorical), a [0, 1] y axis, and series whose points are drawn filled or hollow.
+// (numeric or categorical), a y axis ([0, 1] unless set), and series whose points are drawn filled or hollow.
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@ struct PlotSeries {
   std::string name;
   std::string color;               // any SVG colour
   std::string dash;                // SVG stroke-dasharray, empty for a solid line
-  std::vector<double> x, y;        // y in [0, 1]; NaN: no point
+  std::vector<double> x, y;        // y in the panel's range (clipped to it); NaN: no point
   std::vector<bool> filled;        // per point: filled marker (e.g. "ownership proven")
 };
 
@@ -20,6 +20,8 @@ struct PlotPanel {
   std::string x_label;
   std::vector<std::string> x_ticks;  // categorical axis when not empty (x = 0, 1, ...)
   bool log_x = false;
+  double y_min = 0, y_max = 1;
+  std::string y_label;               // drawn along the y axis when not empty
   std::vector<PlotSeries> series;
   std::vector<std::pair<double, std::string>> guides;  // dotted horizontal lines with labels
 };
