@@ -7,6 +7,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev zlib1g-dev
   dataset-fashion-mnist python3-torch
+  chromium fonts-dejavu-core  # the results page's rendering test
 )
 
 missing=()
