@@ -5,6 +5,11 @@
 #include <fstream>
 #include <vector>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DS_SHA256_X86 1
+#endif
+
 #include "errors.h"
 
 namespace ds {
@@ -24,7 +29,79 @@ constexpr uint32_t kRoundConstants[64] = {
 
 inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
+#ifdef DS_SHA256_X86
+// The x86 SHA extensions: 64-byte blocks at several times the portable code's speed, which
+// matters for dataset digests and for keys of several MB hashed on every load.
+__attribute__((target("sha,sse4.1"))) void compress_blocks_shani(uint32_t state[8],
+                                                                 const uint8_t* data,
+                                                                 size_t blocks) {
+  const __m128i kMask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
+  __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);           // CDAB
+  state1 = _mm_shuffle_epi32(state1, 0x1B);     // EFGH
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);  // CDGH
+  for (size_t b = 0; b < blocks; ++b, data += 64) {
+    const __m128i abef = state0, cdgh = state1;
+    __m128i w[4];
+    for (int i = 0; i < 16; ++i) {
+      __m128i& wi = w[i & 3];
+      if (i < 4) {
+        wi = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * i)), kMask);
+      } else {
+        // W[i] from W[i-4] (wi), W[i-3], W[i-2] and W[i-1].
+        const __m128i prev = w[(i - 1) & 3];
+        __m128i x = _mm_sha256msg1_epu32(wi, w[(i - 3) & 3]);
+        x = _mm_add_epi32(x, _mm_alignr_epi8(prev, w[(i - 2) & 3], 4));
+        wi = _mm_sha256msg2_epu32(x, prev);
+      }
+      __m128i msg = _mm_add_epi32(
+          wi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRoundConstants[4 * i])));
+      state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+      msg = _mm_shuffle_epi32(msg, 0x0E);
+      state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+    }
+    state0 = _mm_add_epi32(state0, abef);
+    state1 = _mm_add_epi32(state1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(state0, 0x1B);        // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);     // DCHG
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);  // DCBA
+  state1 = _mm_alignr_epi8(state1, tmp, 8);     // ABEF
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
+}
+
+bool cpu_has_sha() {
+  static const bool has = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  return has;
+}
+#endif
+
+bool g_portable_only = false;
+
 }  // namespace
+
+void Sha256::set_portable_only(bool portable) { g_portable_only = portable; }
+
+bool Sha256::accelerated() {
+#ifdef DS_SHA256_X86
+  return !g_portable_only && cpu_has_sha();
+#else
+  return false;
+#endif
+}
+
+void Sha256::compress_blocks(const uint8_t* blocks, size_t count) {
+#ifdef DS_SHA256_X86
+  if (accelerated()) {
+    compress_blocks_shani(state_, blocks, count);
+    return;
+  }
+#endif
+  for (size_t i = 0; i < count; ++i) compress(blocks + 64 * i);
+}
 
 Sha256::Sha256()
     : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
@@ -79,14 +156,15 @@ void Sha256::update(const void* data, size_t size) {
     p += take;
     size -= take;
     if (buffered_ == 64) {
-      compress(buffer_);
+      compress_blocks(buffer_, 1);
       buffered_ = 0;
     }
   }
-  while (size >= 64) {
-    compress(p);
-    p += 64;
-    size -= 64;
+  if (size >= 64) {
+    size_t blocks = size / 64;
+    compress_blocks(p, blocks);
+    p += 64 * blocks;
+    size -= 64 * blocks;
   }
   if (size > 0) {
     std::memcpy(buffer_, p, size);

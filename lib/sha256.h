@@ -17,8 +17,13 @@ class Sha256 {
   // Finishes and returns 64 lowercase hex characters.
   std::string hex_digest();
 
+  // Whether the x86 SHA extensions are in use (when the CPU has them); tests compare both paths.
+  static bool accelerated();
+  static void set_portable_only(bool portable);
+
  private:
   void compress(const uint8_t* block);
+  void compress_blocks(const uint8_t* blocks, size_t count);
   uint32_t state_[8];
   uint8_t buffer_[64];
   size_t buffered_ = 0;
