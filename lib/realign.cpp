@@ -16,6 +16,24 @@ std::vector<int64_t> min_cost_assignment(const torch::Tensor& cost_in) {
   if (n > m) throw std::invalid_argument("assignment needs rows <= columns");
   auto a = cost.accessor<double, 2>();
   const double inf = std::numeric_limits<double>::infinity();
+  // Exact shortcut: when every row's cheapest column is a different column, taking it is
+  // optimal (no assignment can cost a row less). Usual for a layer whose units were only
+  // reordered, and it saves the O(n^2 m) search.
+  {
+    std::vector<int64_t> best(static_cast<size_t>(n));
+    std::vector<char> taken(size_t(m), 0);
+    bool distinct = true;
+    for (int64_t i = 0; i < n && distinct; ++i) {
+      int64_t arg = 0;
+      for (int64_t j = 1; j < m; ++j) {
+        if (a[i][j] < a[i][arg]) arg = j;
+      }
+      best[size_t(i)] = arg;
+      distinct = !taken[size_t(arg)];
+      taken[size_t(arg)] = 1;
+    }
+    if (distinct) return best;
+  }
   // Potentials u (rows), v (columns); p[j]: row matched to column j (1-based, 0 = none).
   std::vector<double> u(size_t(n + 1), 0), v(size_t(m + 1), 0);
   std::vector<int64_t> p(size_t(m + 1), 0), way(size_t(m + 1), 0);

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
 #include "attacks.h"
 #include "ecc.h"
 #include "errors.h"
@@ -31,6 +35,33 @@ TEST(Assignment, FindsTheOptimumOnSmallAndPermutedProblems) {
   for (int64_t i = 0; i < 60; ++i) c[i][perm[i].item<int64_t>()] = 0.0;
   auto col = ds::min_cost_assignment(c);
   for (int64_t i = 0; i < 60; ++i) EXPECT_EQ(col[size_t(i)], perm[i].item<int64_t>());
+}
+
+// Against brute force on random problems, square and rectangular, with and without distinct
+// row minima (the shortcut) and with ties.
+TEST(Assignment, MatchesBruteForce) {
+  torch::manual_seed(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int64_t n = 2 + trial % 4, m = n + (trial / 4) % 3;
+    torch::Tensor c = trial % 5 == 0 ? torch::randint(0, 3, {n, m}).to(torch::kFloat64)
+                                     : torch::rand({n, m}, torch::kFloat64);
+    auto cost_of = [&](const std::vector<int64_t>& col) {
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += c[i][col[size_t(i)]].item<double>();
+      return s;
+    };
+    std::vector<int64_t> cols(static_cast<size_t>(m));
+    std::iota(cols.begin(), cols.end(), 0);
+    double best = std::numeric_limits<double>::infinity();
+    do {
+      best = std::min(best, cost_of(std::vector<int64_t>(cols.begin(), cols.begin() + n)));
+    } while (std::next_permutation(cols.begin(), cols.end()));
+    std::vector<int64_t> got = ds::min_cost_assignment(c);
+    std::vector<int64_t> sorted = got;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end()) << "columns reused";
+    EXPECT_NEAR(cost_of(got), best, 1e-9) << "trial " << trial;
+  }
 }
 
 struct Trained {
