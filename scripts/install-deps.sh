@@ -8,6 +8,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev zlib1g-dev
   dataset-fashion-mnist python3-torch
   chromium fonts-dejavu-core  # the results page's rendering test
+  time                        # peak RSS in scripts/bench.sh
 )
 
 missing=()

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Benchmarks every tool against the equivalent PyTorch eager code (Debian's python3-torch,
+# scripts/bench/pt_equivalents.py), in one run on this machine, 1 thread per process, the two
+# alternated REPEATS times so that machine noise hits both alike; the best run of each counts
+# (medians for ds-verify's wall time). Measures:
+#   training samples/s (MLP and CNN), white-box embedding samples/s (MLP), black-box embedding
+#   time (MLP, same rounds), ds-verify wall time from process start against the Python
+#   equivalent from interpreter start (MLP), peak RSS of each, and the white-box embedding
+#   overhead per epoch against plain fine-tuning.
+# Prints a table; writes JSON with the ratios (>= 1: deepsigns as fast or faster) to $OUT.
+# Usage: scripts/bench.sh   (env: REPEATS=3, OUT=runs/bench/bench.json, CNN=1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPEATS=${REPEATS:-3}
+OUT=${OUT:-runs/bench/bench.json}
+CNN=${CNN:-1}
+scripts/install-deps.sh
+scripts/build.sh
+B=build/bin
+PY=/usr/bin/python3
+EQ=scripts/bench/pt_equivalents.py
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$(dirname "$OUT")"
+export OMP_NUM_THREADS=1
+log() { echo "bench: $*" >&2; }
+
+# ---- inputs (not timed): a base MLP, a plain white-box key (no profile, no error correction:
+# the Python equivalent reads the bits the same way) and black-box candidates ----
+$PY scripts/derive-config.py configs/keys-whitebox.json "$W/keys.json" whitebox.ecc=none whitebox.profile_count=0
+$PY scripts/derive-config.py configs/embed-whitebox.json "$W/embed-wb.json" max_epochs=1 accuracy_budget=1
+log "training the base MLP (3 epochs)"
+$B/ds-train -q --config configs/train-mlp-fmnist.json --epochs 3 --out "$W/mlp.pt"
+$B/ds-gen-keys -q --config "$W/keys.json" --model "$W/mlp.pt" --out "$W/wb.key"
+$B/ds-gen-keys -q --config configs/keys-blackbox.json --model "$W/mlp.pt" --out "$W/bb.cand"
+$B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/mlp.pt" --keys "$W/wb.key" --out "$W/marked.pt"
+
+# wall_rss FILE CMD...: runs CMD, appends "seconds peak_rss_kib" to FILE.
+wall_rss() {
+  local file=$1; shift
+  local t0 t1
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%M" -o "$W/rss" "$@" >/dev/null
+  t1=$(date +%s%N)
+  echo "$(awk "BEGIN { print ($t1 - $t0) / 1e9 }") $(cat "$W/rss")" >>"$file"
+}
+
+for r in $(seq "$REPEATS"); do
+  log "round $r/$REPEATS: training"
+  $B/ds-train -q --config configs/train-mlp-fmnist.json --epochs 2 --out "$W/t.pt" --report "$W/ds-train-mlp-$r.json"
+  $PY $EQ train --arch mlp --epochs 2 >"$W/py-train-mlp-$r.json"
+  if [ "$CNN" = 1 ]; then
+    $B/ds-train -q --config configs/train-cnn-fmnist.json --epochs 1 --out "$W/t.pt" --report "$W/ds-train-cnn-$r.json"
+    $PY $EQ train --arch cnn --epochs 1 >"$W/py-train-cnn-$r.json"
+  fi
+  log "round $r/$REPEATS: white-box embedding"
+  $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/mlp.pt" --keys "$W/wb.key" --out "$W/e.pt" --report "$W/ds-embed-wb-$r.json"
+  $PY $EQ embed-wb --model "$W/mlp.pt" --key "$W/wb.key" --epochs 1 >"$W/py-embed-wb-$r.json"
+  log "round $r/$REPEATS: black-box embedding"
+  $B/ds-embed-wm -q --config configs/embed-blackbox.json --model "$W/mlp.pt" --keys "$W/bb.cand" --out "$W/b.pt" \
+    --keys-out "$W/b.key" --report "$W/ds-embed-bb-$r.json"
+  rounds=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['rounds'])" "$W/ds-embed-bb-$r.json")
+  $PY $EQ embed-bb --model "$W/mlp.pt" --key "$W/bb.cand" --rounds "$rounds" >"$W/py-embed-bb-$r.json"
+  log "round $r/$REPEATS: verification"
+  for i in 1 2 3; do
+    wall_rss "$W/ds-verify.txt" $B/ds-verify -q --model "$W/marked.pt" --keys "$W/wb.key"
+    wall_rss "$W/py-verify.txt" $PY $EQ verify --model "$W/marked.pt" --key "$W/wb.key"
+    wall_rss "$W/ds-version.txt" $B/ds-verify --version
+    wall_rss "$W/py-import.txt" $PY -c "import torch"
+  done
+done
+
+$PY - "$W" "$REPEATS" "$OUT" "$CNN" <<'PY'
+import json, platform, statistics, sys
+w, repeats, out, cnn = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
+load = lambda name: [json.load(open(f"{w}/{name}-{r}.json")) for r in range(1, repeats + 1)]
+def walls(name):
+    rows = [l.split() for l in open(f"{w}/{name}.txt")]
+    return statistics.median(float(a) for a, _ in rows), max(int(b) for _, b in rows) / 1024
+def ds_rate(reports): return max(e["samples_per_second"] for d in reports for e in d["epochs"])
+def py_rate(reports): return max(s for p in reports for s in p["samples_per_second"])
+rss = lambda reports: max(d["peak_rss_mib"] for d in reports)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+res = {"machine": f"{cpu}, {len(open('/proc/cpuinfo').read().split('processor')) - 1} cores",
+       "threads": 1, "repeats": repeats, "rows": []}
+def row(name, unit, ours, theirs, higher_is_better, ours_rss, theirs_rss):
+    ratio = ours / theirs if higher_is_better else theirs / ours
+    res["rows"].append({"benchmark": name, "unit": unit, "deepsigns": ours, "pytorch": theirs,
+                        "ratio": ratio, "deepsigns_peak_rss_mib": ours_rss,
+                        "pytorch_peak_rss_mib": theirs_rss})
+for arch in ["mlp"] + (["cnn"] if cnn else []):
+    d, p = load(f"ds-train-{arch}"), load(f"py-train-{arch}")
+    row(f"train {arch} (ds-train)", "samples/s", ds_rate(d), py_rate(p), True, rss(d), rss(p))
+d, p = load("ds-embed-wb"), load("py-embed-wb")
+row("white-box embedding mlp (ds-embed-wm)", "samples/s", ds_rate(d), py_rate(p), True, rss(d), rss(p))
+d, p = load("ds-embed-bb"), load("py-embed-bb")
+row("black-box embedding mlp (ds-embed-wm)", "s", min(x["timings"]["embed_seconds"] for x in d),
+    min(x["seconds"] for x in p), False, rss(d), rss(p))
+(dv, dr), (pv, pr) = walls("ds-verify"), walls("py-verify")
+row("verify mlp, process start to exit (ds-verify)", "s", dv, pv, False, dr, pr)
+(dl, dlr), (pl, plr) = walls("ds-version"), walls("py-import")
+row("start-up only: ds-verify --version vs import torch", "s", dl, pl, False, dlr, plr)
+# Overhead: the best embedding epoch against the best plain fine-tuning epoch (each ds-embed-wm
+# run times one of each on the same data), so that noise on one run does not decide it.
+emb = load("ds-embed-wb")
+over = [x["timings"]["embed_overhead"] for x in emb]
+best = min(x["timings"]["embed_epoch_seconds"] for x in emb) / min(x["timings"]["plain_epoch_seconds"] for x in emb) - 1
+res["whitebox_embed_overhead"] = {"best_vs_best": best, "per_run": over}
+json.dump(res, open(out, "w"), indent=2)
+print(f"{'benchmark':52}{'deepsigns':>11}{'PyTorch':>11}{'ratio':>7}{'RSS MiB':>9}{'(PyTorch)':>10}")
+for r in res["rows"]:
+    f = "{:11.0f}" if r["unit"] == "samples/s" else "{:11.3f}"
+    print(f"{r['benchmark'] + ' [' + r['unit'] + ']':52}" + f.format(r["deepsigns"]) + f.format(r["pytorch"]) +
+          f"{r['ratio']:7.2f}{r['deepsigns_peak_rss_mib']:9.0f}{r['pytorch_peak_rss_mib']:10.0f}")
+print(f"white-box embedding overhead per epoch vs plain fine-tuning: {100 * best:+.1f}% best vs best "
+      f"(per run: {', '.join(f'{100 * o:+.1f}%' for o in over)})")
+print(f"ratio >= 1: deepsigns as fast or faster.  JSON: {out}")
+PY

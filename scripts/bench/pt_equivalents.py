@@ -1,0 +1,256 @@
+#!/usr/bin/python3
+"""PyTorch eager equivalents of the deepsigns tools, for scripts/bench.sh: the same models
+(eager nn.Modules with the zoo's parameter names, weights loaded from the tool's .pt), data,
+losses, optimizers, batch sizes and thread counts. Each subcommand prints one JSON line.
+
+  train     --arch mlp|cnn --epochs E            training samples/s per epoch
+  embed-wb  --model M.pt --key K --epochs E      white-box embedding samples/s per epoch
+            (DeepSigns loss: CE + l1 (pull + separation + unit norm) + l2 BCE, trainable centres)
+  embed-bb  --model M.pt --key C --rounds R      black-box embedding: R rounds of fine-tuning on
+            the training set plus the key candidates, then the candidates' check; total seconds
+  verify    --model M.pt --key K                 white-box extraction and p-value; the caller
+            times the process from start to exit
+"""
+import argparse
+import gzip
+import json
+import math
+import resource
+import sys
+import time
+
+T0 = time.perf_counter()
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+FMNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_split(prefix):
+    x = torch.from_numpy(read_idx(f"{FMNIST}/{prefix}-images-idx3-ubyte.gz").copy()).float().div_(255)
+    y = torch.from_numpy(read_idx(f"{FMNIST}/{prefix}-labels-idx1-ubyte.gz").astype(np.int64))
+    return x.unsqueeze(1), y
+
+
+class MLP(nn.Module):
+    """The zoo MLP (784-512-512-10, dropout 0.2); taps as in the TorchScript model."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("input_mean", torch.zeros(1, 1, 1, 1))
+        self.register_buffer("input_std", torch.ones(1, 1, 1, 1))
+        self.fc1, self.fc2, self.fc3 = nn.Linear(784, 512), nn.Linear(512, 512), nn.Linear(512, 10)
+
+    def taps(self, x):
+        h = ((x - self.input_mean) / self.input_std).flatten(1)
+        h1 = F.relu(self.fc1(h))
+        h2 = F.relu(self.fc2(F.dropout(h1, 0.2, self.training)))
+        return {"fc1": h1, "fc2": h2, "logits": self.fc3(F.dropout(h2, 0.2, self.training))}
+
+    def forward(self, x):
+        return self.taps(x)["logits"]
+
+
+class CNN(nn.Module):
+    """The zoo CNN (conv 16, conv 32, each BN + ReLU + 2x2 pool; fc 512, dropout 0.3, fc 10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("input_mean", torch.zeros(1, 1, 1, 1))
+        self.register_buffer("input_std", torch.ones(1, 1, 1, 1))
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.fc1, self.fc2 = nn.Linear(32 * 7 * 7, 512), nn.Linear(512, 10)
+
+    def taps(self, x):
+        h = (x - self.input_mean) / self.input_std
+        c1 = F.relu(self.bn1(self.conv1(h)))
+        c2 = F.relu(self.bn2(self.conv2(F.max_pool2d(c1, 2))))
+        f1 = F.relu(self.fc1(F.max_pool2d(c2, 2).flatten(1)))
+        return {"conv1": c1, "conv2": c2, "fc1": f1,
+                "logits": self.fc2(F.dropout(f1, 0.3, self.training))}
+
+    def forward(self, x):
+        return self.taps(x)["logits"]
+
+
+def load_eager(path):
+    """An eager module with the weights of a zoo TorchScript model."""
+    scripted = torch.jit.load(path)
+    state = scripted.state_dict()
+    model = CNN() if "conv1.weight" in state else MLP()
+    model.load_state_dict(state)
+    return model
+
+
+def epochs_loop(model, params, x, y, batch, epochs, step):
+    """Shuffled mini-batches as run_epoch does; returns samples/s of each epoch."""
+    rates = []
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(x.shape[0])
+        start = time.perf_counter()
+        for b in range(0, x.shape[0], batch):
+            idx = perm[b:b + batch]
+            loss, logits = step(x.index_select(0, idx), y.index_select(0, idx))
+            for p in params:
+                p.zero_grad()
+            loss.backward()
+            for p in params:
+                p.step()
+            loss.item()
+            (logits.argmax(1) == y.index_select(0, idx)).sum().item()
+        rates.append(x.shape[0] / (time.perf_counter() - start))
+    return rates
+
+
+def accuracy(model, x, y):
+    model.eval()
+    with torch.no_grad():
+        return sum((model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item()
+                   for i in range(0, x.shape[0], 1000)) / x.shape[0]
+
+
+def cmd_train(a):
+    x, y = load_split("train")
+    model = CNN() if a.arch == "cnn" else MLP()
+    model.input_mean.fill_(x.mean().item())
+    model.input_std.fill_(x.std().item())
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(xb, yb):
+        logits = model(xb)
+        return F.cross_entropy(logits, yb), logits
+
+    return {"samples_per_second": epochs_loop(model, [opt], x, y, 128, a.epochs, step)}
+
+
+def cmd_embed_wb(a):
+    x, y = load_split("train")
+    key = torch.load(a.key)
+    meta = json.loads(key["meta"])["whitebox"]
+    layer = meta["layer"]
+    A = key["whitebox.projection"]
+    bits = key["whitebox.bits"].float()
+    carriers = torch.tensor(meta["carriers"])
+    model = load_eager(a.model)
+    # Centres from class means over 10,000 training samples, scaled to unit norm on average.
+    model.eval()
+    with torch.no_grad():
+        idx = torch.randperm(x.shape[0])[:10000]
+        acts = torch.cat([model.taps(x[idx[i:i + 1000]])[layer].flatten(1) for i in range(0, 10000, 1000)])
+        means = torch.zeros(10, acts.shape[1]).index_add_(0, y[idx], acts)
+        means /= torch.bincount(y[idx], minlength=10).clamp_min(1).unsqueeze(1)
+    scale = means.norm(dim=1).mean().item()
+    centres = (means / scale).requires_grad_(True)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-5)
+    centre_opt = torch.optim.Adam([centres], lr=0.01)
+    is_carrier = torch.zeros(10)
+    is_carrier[carriers] = 1
+    self_mask = 3 * torch.eye(10)
+
+    def step(xb, yb):
+        with torch.no_grad():
+            centres.clamp_min_(0)
+        taps = model.taps(xb)
+        logits, f = taps["logits"], taps[layer].flatten(1) / scale
+        loss0 = F.cross_entropy(logits, yb)
+        pull = 0.5 * ((f - centres[yb]).pow(2).sum(1) * is_carrier[yb]).sum()
+        unit = F.normalize(centres, dim=1)
+        separation = ((unit @ unit.t()) - self_mask).max(1).values.clamp_min(0)[yb].mean()
+        norm = (1 - centres.pow(2).sum(1)).abs().sum()
+        present = (torch.bincount(yb, minlength=10)[carriers] > 0).float()
+        loss2 = F.binary_cross_entropy_with_logits(centres[carriers] @ A, bits,
+                                                   present.unsqueeze(1).expand_as(bits), reduction="sum")
+        return loss0 + 0.05 * (pull + separation + norm) + 0.3 * loss2, logits
+
+    rates = epochs_loop(model, [opt, centre_opt], x, y, 128, a.epochs, step)
+    model.eval()
+    with torch.no_grad():  # the tool's check: the triggers' BER after embedding
+        acts = model.taps(key["whitebox.triggers"])[layer].flatten(1)
+        labels = key["whitebox.trigger_labels"]
+        means = torch.stack([acts[labels == c].mean(0) for c in meta["carriers"]])
+        ber = ((means @ A > 0).float() != bits).float().mean().item()
+    return {"samples_per_second": rates, "ber": ber}
+
+
+def cmd_embed_bb(a):
+    x, y = load_split("train")
+    xt, yt = load_split("t10k")
+    key = torch.load(a.key)
+    inputs, labels = key["blackbox.inputs"], key["blackbox.labels"]
+    base_pred = key["blackbox.base_predictions"]
+    model = load_eager(a.model)
+    start = time.perf_counter()  # as ds-embed-wm's embed_seconds: data, key and model loaded
+    accuracy(model, xt, yt)
+    opt = torch.optim.SGD(model.parameters(), lr=8e-4, momentum=0.9, nesterov=True)
+
+    def step(xb, yb):
+        logits = model(xb)
+        return F.cross_entropy(logits, yb), logits
+
+    mx, my = torch.cat([x, inputs]), torch.cat([y, labels])
+    for _ in range(a.rounds):
+        epochs_loop(model, [opt], mx, my, 128, 2, step)
+        model.eval()
+        with torch.no_grad():
+            good = (model(inputs).argmax(1) == labels) & (base_pred != labels)
+        good.sum().item()
+    accuracy(model, xt, yt)
+    return {"seconds": time.perf_counter() - start}
+
+
+def log10_binomial_upper_tail(n, k):
+    """log10 P[Binomial(n, 1/2) >= k]."""
+    total = sum(math.comb(n, i) for i in range(k, n + 1))
+    return math.log10(total) - n * math.log10(2)
+
+
+def cmd_verify(a):
+    model = torch.jit.load(a.model).eval()
+    key = torch.load(a.key)
+    meta = json.loads(key["meta"])["whitebox"]
+    with torch.no_grad():
+        acts = model.taps(key["whitebox.triggers"])[meta["layer"]].flatten(1)
+    labels = key["whitebox.trigger_labels"]
+    means = torch.stack([acts[labels == c].mean(0) for c in meta["carriers"]])
+    extracted = (means @ key["whitebox.projection"] > 0).long()
+    n = extracted.numel()
+    matches = int((extracted == key["whitebox.bits"]).sum())
+    log10_p = log10_binomial_upper_tail(n, matches)
+    return {"ber": 1 - matches / n, "log10_p_value": log10_p, "verified": log10_p <= -6}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("command", choices=["train", "embed-wb", "embed-bb", "verify"])
+    p.add_argument("--arch", default="mlp")
+    p.add_argument("--model")
+    p.add_argument("--key")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    out = {"train": cmd_train, "embed-wb": cmd_embed_wb, "embed-bb": cmd_embed_bb,
+           "verify": cmd_verify}[a.command](a)
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
