@@ -93,13 +93,13 @@ report: $(RUN)/report.html
 
 $(RUN)/report.html: $(MARKED) $(INTEGRITY) $(CAPACITY) $(SWEEPS)
 	$(B)/ds-report --run $(RUN) --html $@ --markdown $(RUN)/RESULTS.md \
-	  --command "make -f scripts/experiments.mk PROFILE=$(PROFILE) DATASET=$(DATASET) all"
+	  --command "make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DATASET) ARCHS='$(ARCHS)' all"
 	@echo "report: $@ (and $(RUN)/RESULTS.md)"
 
 # The results page kept in the repository, with its figures beside it.
 results: $(RUN)/report.html
 	$(B)/ds-report --run $(RUN) --markdown docs/RESULTS.md \
-	  --command "make -f scripts/experiments.mk PROFILE=$(PROFILE) DATASET=$(DATASET) results"
+	  --command "make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DATASET) ARCHS='$(ARCHS)' results"
 
 clean:
 	rm -rf $(RUN)
