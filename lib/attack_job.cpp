@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "attack_spec.h"
+#include "distributed.h"
 #include "errors.h"
 #include "files.h"
 #include "keys.h"
@@ -43,6 +44,8 @@ Json run_attack_job(const AttackJob& job) {
     info["provenance"].push_back(Json{{"tool", "ds-attack"}, {"attack", spec.kind},
                                       {"parent_sha256", model.sha256}});
   }
+  agree_ok();
+  if (!is_writer()) return Json();
   save_model(r.model, info, job.out_path);
 
   Json report = report_header("ds-attack");

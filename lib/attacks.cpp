@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 
+#include "distributed.h"
 #include "errors.h"
 #include "model_io.h"
 #include "runtime.h"
@@ -256,7 +257,7 @@ std::vector<EpochStats> train_parameters(torch::jit::Module& model,
   for (auto p : model.parameters()) p.requires_grad_(false);
   for (auto p : params) p.requires_grad_(true);
   auto optimizer = make_optimizer(opt, params);
-  torch::manual_seed(mix_seed(seed, 3));  // dropout
+  seed_training_generator(mix_seed(seed, 3));  // dropout
   std::vector<EpochStats> stats;
   for (int64_t e = 0; e < epochs; ++e) {
     set_lr(*optimizer, scheduled_lr(opt, e, epochs));
@@ -310,7 +311,8 @@ AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spe
   teacher.eval();
   const double t = spec.temperature;
   torch::jit::Module& student = r.model;
-  StepFn step = [&teacher, &student, t](const torch::Tensor& x, const torch::Tensor&) {
+  StepFn step = [&teacher, &student, t](const torch::Tensor& x, const torch::Tensor&,
+                                         const BatchShard& shard) {
     torch::Tensor soft;
     {
       torch::NoGradGuard no_grad;
@@ -319,7 +321,7 @@ AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spe
     torch::Tensor logits = student.forward({x}).toTensor();
     torch::Tensor loss =
         torch::kl_div(torch::log_softmax(logits / t, 1), soft, at::Reduction::Sum) *
-        (t * t / double(x.size(0)));
+        (t * t / double(shard.global_size));
     return StepOutput{loss, logits};
   };
   std::vector<torch::Tensor> params;

@@ -3,6 +3,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "distributed.h"
 #include "errors.h"
 #include "model_io.h"
 #include "runtime.h"
@@ -136,7 +137,7 @@ BlackboxEmbedResult embed_blackbox(torch::jit::Module& model, const BlackboxKey&
   const int64_t per_round = candidates.generator.value("candidate_factor", int64_t(40)) *
                             candidates.keys_wanted;
 
-  torch::manual_seed(mix_seed(config.seed, 2));
+  seed_training_generator(mix_seed(config.seed, 2));
   auto optimizer = make_optimizer(config.optimizer, trainable_parameters(model));
   torch::Tensor good;
   for (int64_t round = 0; round < config.max_rounds; ++round) {

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "data.h"
+#include "distributed.h"
 #include "errors.h"
 #include "files.h"
 #include "keys.h"
@@ -74,6 +75,8 @@ Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
   final_key.blackbox = r.final_key;
 
   final_key.meta["blackbox_rounds"] = r.rounds;
+  agree_ok();
+  if (!is_writer()) return Json{{"kind", "blackbox"}};
   save_model_and_key(in.model.module, in.model.info, job.out_path, final_key, job.keys_out_path);
 
   Json report = report_header("ds-embed-wm");
@@ -130,6 +133,8 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   // The owner's final key is the key as made: its reference profile stays that of the
   // unmarked base model (see realign.h for why it must).
   OwnerKey final_key = key;
+  agree_ok();
+  if (!is_writer()) return Json{{"kind", "whitebox"}};
   save_model_and_key(model.module, model.info, job.out_path, final_key, job.keys_out_path);
 
   Json report = report_header("ds-embed-wm");

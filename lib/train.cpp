@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "distributed.h"
 #include "errors.h"
 #include "progress.h"
 #include "runtime.h"
@@ -127,6 +128,10 @@ Json epoch_stats_to_json(const EpochStats& s) {
          {"seconds", s.seconds},
          {"samples_per_second", s.samples_per_second}};
   if (s.test_accuracy >= 0) j["test_accuracy"] = s.test_accuracy;
+  if (s.comm_seconds >= 0) {
+    j["communication_seconds"] = s.comm_seconds;
+    j["communication_share"] = s.seconds > 0 ? s.comm_seconds / s.seconds : 0.0;
+  }
   return j;
 }
 
@@ -135,46 +140,70 @@ EpochStats run_epoch(torch::jit::Module& model,
                      const Dataset& data, int64_t batch_size, uint64_t order_seed,
                      const StepFn& step, const std::string& label) {
   Stopwatch clock;
+  const double comm_before = communication_seconds();
   model.train(true);
+  std::vector<torch::Tensor> params;
+  for (auto* o : optimizers) {
+    for (auto& group : o->param_groups()) {
+      for (auto& p : group.params()) params.push_back(p);
+    }
+  }
   std::vector<int64_t> order = seeded_permutation(data.size(), order_seed);
   torch::Tensor order_t = torch::from_blob(order.data(), {int64_t(order.size())}, torch::kInt64);
   int64_t batches = (data.size() + batch_size - 1) / batch_size;
   Progress progress(label, batches);
-  double loss_sum = 0;
-  int64_t correct = 0;
+  double loss_sum = 0, correct = 0;
   for (int64_t b = 0; b < batches; ++b) {
     int64_t start = b * batch_size;
     int64_t len = std::min(batch_size, data.size() - start);
-    torch::Tensor idx = order_t.narrow(0, start, len);
-    torch::Tensor x = data.images.index_select(0, idx);
-    torch::Tensor y = data.labels.index_select(0, idx);
+    torch::Tensor global_idx = order_t.narrow(0, start, len);
+    Slice mine = batch_slice(len);
     for (auto* o : optimizers) o->zero_grad();
-    StepOutput out = step(x, y);
-    out.loss.backward();
+    double loss = 0;
+    if (mine.size > 0) {
+      torch::Tensor idx = global_idx.narrow(0, mine.offset, mine.size);
+      torch::Tensor x = data.images.index_select(0, idx);
+      torch::Tensor y = data.labels.index_select(0, idx);
+      BatchShard shard{len, 1.0 / double(world_size()),
+                       distributed() ? data.labels.index_select(0, global_idx) : y};
+      StepOutput out = step(x, y, shard);
+      out.loss.backward();
+      loss = out.loss.item<double>();
+      correct += double(out.logits.argmax(1).eq(y).sum().item<int64_t>());
+    }
+    allreduce_gradients(params);
     for (auto* o : optimizers) o->step();
-    double loss = out.loss.item<double>();
     if (!std::isfinite(loss)) {
       throw std::runtime_error("training diverged (loss is " + std::to_string(loss) +
                                "); lower the learning rate");
     }
     loss_sum += loss * double(len);
-    correct += out.logits.argmax(1).eq(y).sum().item<int64_t>();
     progress.update(b + 1, "loss " + std::to_string(loss).substr(0, 6));
   }
   progress.finish();
+  if (distributed()) {
+    std::vector<double> totals = allreduce_sum({loss_sum, correct});
+    loss_sum = totals[0], correct = totals[1];
+    std::vector<torch::Tensor> buffers;
+    for (auto buf : model.buffers()) buffers.push_back(buf);
+    broadcast_from_writer(buffers);
+  }
   EpochStats s;
   s.loss = loss_sum / double(data.size());
-  s.train_accuracy = double(correct) / double(data.size());
+  s.train_accuracy = correct / double(data.size());
   s.lr = optimizers.front()->param_groups().front().options().get_lr();
   s.seconds = clock.seconds();
   s.samples_per_second = double(data.size()) / s.seconds;
+  if (distributed()) s.comm_seconds = communication_seconds() - comm_before;
   return s;
 }
 
 StepFn cross_entropy_step(torch::jit::Module& model) {
-  return [&model](const torch::Tensor& x, const torch::Tensor& y) {
+  return [&model](const torch::Tensor& x, const torch::Tensor& y, const BatchShard& shard) {
     torch::Tensor logits = model.forward({x}).toTensor();
-    return StepOutput{torch::nn::functional::cross_entropy(logits, y), logits};
+    torch::Tensor loss = torch::nn::functional::cross_entropy(
+        logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    return StepOutput{loss / double(shard.global_size), logits};
   };
 }
 
@@ -191,7 +220,7 @@ TrainResult train_model(const TrainConfig& config, const DataSplits& data) {
     throw InputError(std::string("model: ") + e.what());
   }
   // Dropout draws from torch's global generator; seed it from the training seed.
-  torch::manual_seed(mix_seed(config.seed, 2));
+  seed_training_generator(mix_seed(config.seed, 2));
   auto optimizer = make_optimizer(config.optimizer, trainable_parameters(r.model));
   StepFn step = cross_entropy_step(r.model);
   for (int64_t e = 0; e < config.epochs; ++e) {

@@ -55,12 +55,23 @@ std::vector<torch::Tensor> trainable_parameters(const torch::jit::Module& model)
 // Top-1 accuracy in [0, 1], in eval mode under InferenceMode; restores the training flag.
 double evaluate_accuracy(torch::jit::Module& model, const Dataset& data, int64_t batch_size);
 
-// Per-batch loss: receives the batch and returns {loss, logits}.
+// Per-batch loss: receives this process's samples of the batch and returns {loss, logits}.
 struct StepOutput {
   torch::Tensor loss;
   torch::Tensor logits;
 };
-using StepFn = std::function<StepOutput(const torch::Tensor& x, const torch::Tensor& y)>;
+// The global batch a step's samples belong to: all of it in one process, a slice per rank in a
+// data-parallel run (distributed.h). A step writes its loss as the global batch's loss
+// restricted to its samples: per-sample terms summed (and divided by `global_size` for a mean),
+// terms that do not depend on the samples multiplied by `share`, so that the ranks' gradients
+// add up to the gradient one process would compute on the whole batch.
+struct BatchShard {
+  int64_t global_size = 0;
+  double share = 1.0;            // 1 / world size
+  torch::Tensor global_labels;   // labels of the whole global batch
+};
+using StepFn =
+    std::function<StepOutput(const torch::Tensor& x, const torch::Tensor& y, const BatchShard& shard)>;
 
 struct EpochStats {
   int64_t epoch = 0;
@@ -70,11 +81,13 @@ struct EpochStats {
   double lr = 0;
   double seconds = 0;         // training time of the epoch, evaluation excluded
   double samples_per_second = 0;
+  double comm_seconds = -1;   // data-parallel runs: time in collectives (-1: one process)
 };
 Json epoch_stats_to_json(const EpochStats& s);
 
-// One pass over `data` in a seeded order. `step` computes the loss; every optimizer steps on it
-// (the first one's learning rate is reported).
+// One pass over `data` in a seeded order of global batches. `step` computes the loss on this
+// rank's slice of each batch; gradients are summed across ranks, then every optimizer steps on
+// them (the first one's learning rate is reported). Buffers are taken from rank 0 at the end.
 EpochStats run_epoch(torch::jit::Module& model,
                      const std::vector<torch::optim::Optimizer*>& optimizers,
                      const Dataset& data, int64_t batch_size, uint64_t order_seed,

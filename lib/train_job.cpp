@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "distributed.h"
 #include "model_io.h"
 #include "report.h"
 #include "runtime.h"
@@ -40,6 +41,8 @@ Json run_train_job(const TrainJob& job) {
   report["inputs"]["data"] = Json{{"digest", data.digest}, {"files", data.files}};
 
   TrainResult r = train_model(job.config, data);
+  agree_ok();  // every rank finished: only now does the writer save
+  if (!is_writer()) return Json();
 
   Json info = describe_model(job.config.arch, r.input, r.model);
   info["provenance"].push_back(Json{{"tool", "ds-train"},

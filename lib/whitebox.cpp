@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "distributed.h"
 #include "ecc.h"
 #include "realign.h"
 
@@ -455,7 +456,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
     // One plain fine-tuning epoch on a copy, same data, batch and optimizer: the reference for
     // the embedding overhead.
     torch::jit::Module copy = clone_model(model);
-    torch::manual_seed(mix_seed(config.seed, 2));
+    seed_training_generator(mix_seed(config.seed, 2));
     auto opt = make_optimizer(config.optimizer, trainable_parameters(copy));
     r.plain_epoch_seconds = run_epoch(copy, {opt.get()}, data.train, config.batch_size,
                                       mix_seed(config.seed, 100), cross_entropy_step(copy),
@@ -485,7 +486,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
   centres.requires_grad_(true);
   r.centre_init_seconds = init_clock.seconds();
 
-  torch::manual_seed(mix_seed(config.seed, 2));
+  seed_training_generator(mix_seed(config.seed, 2));
   auto model_opt = make_optimizer(config.optimizer, trainable_parameters(model));
   torch::optim::Adam centre_opt({centres}, torch::optim::AdamOptions(config.centre_lr));
 
@@ -502,7 +503,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
   for (int64_t c : key.carriers) is_carrier[c] = 1.0f;
   const torch::Tensor self_mask = 3.0 * torch::eye(num_classes, torch::kFloat32);
   // Few, fused ops: on the MLP a step is ~10 ms and every extra op costs ~10 us.
-  StepFn step = [&](const torch::Tensor& x, const torch::Tensor& y) {
+  StepFn step = [&](const torch::Tensor& x, const torch::Tensor& y, const BatchShard& shard) {
     if (clamp_centres) {
       torch::NoGradGuard no_grad;
       centres.clamp_min_(0.0);
@@ -510,26 +511,33 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
     auto taps = call_taps(model, x, model_path);
     torch::Tensor logits = taps.at("logits");
     torch::Tensor f = taps.at(key.layer).flatten(1) / scale;
-    torch::Tensor loss0 = torch::nn::functional::cross_entropy(logits, y);
+    torch::Tensor loss0 =
+        torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+        double(shard.global_size);
     // loss1: pull activations to their class centres (see pull_reduction, pull_classes), push
     // each centre from its nearest other centre (cosine, bounded in [0, 1]), keep centres near
     // unit norm.
     torch::Tensor sq = (f - centres.index_select(0, y)).pow(2).sum(1);
     if (pull_carriers_only) sq = sq * is_carrier.index_select(0, y);
     torch::Tensor pull = 0.5 * sq.sum();
-    if (pull_mean) pull = pull / double(y.size(0));
+    if (pull_mean) pull = pull / double(shard.global_size);
     torch::Tensor unit = torch::nn::functional::normalize(
         centres, torch::nn::functional::NormalizeFuncOptions().dim(1));
     torch::Tensor nearest = std::get<0>((torch::matmul(unit, unit.t()) - self_mask).max(1));
-    torch::Tensor separation = nearest.clamp_min(0).index_select(0, y).mean();
-    torch::Tensor norm = (1.0 - centres.pow(2).sum(1)).abs().sum();
+    torch::Tensor separation =
+        nearest.clamp_min(0).index_select(0, y).sum() / double(shard.global_size);
+    torch::Tensor norm = (1.0 - centres.pow(2).sum(1)).abs().sum() * shard.share;
     // loss2: the payload BCE of every carrier present in the batch, in one fused call.
-    torch::Tensor present =
-        torch::bincount(y, {}, num_classes).index_select(0, carriers).gt(0).to(torch::kFloat32);
+    torch::Tensor present = torch::bincount(shard.global_labels, {}, num_classes)
+                                .index_select(0, carriers)
+                                .gt(0)
+                                .to(torch::kFloat32);
     torch::Tensor loss2 = torch::binary_cross_entropy_with_logits(
         torch::matmul(centres.index_select(0, carriers), projection) - margin_shift, target_bits,
         present.unsqueeze(1).expand_as(target_bits), {}, at::Reduction::Sum);
-    return StepOutput{loss0 + config.lambda1 * (pull + separation + norm) + config.lambda2 * loss2,
+    return StepOutput{loss0 + config.lambda1 * (pull + separation + norm) +
+                          (config.lambda2 * shard.share) * loss2,
                       logits};
   };
 

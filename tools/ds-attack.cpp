@@ -1,6 +1,7 @@
 // ds-attack: attack a (marked) model the way a thief would and report what survives; with a
 // sweep config and --out-dir, run a grid of attacks and tabulate and plot the results.
 #include "attack_job.h"
+#include "distributed.h"
 #include "errors.h"
 #include "sweep.h"
 #include "tool.h"
@@ -9,6 +10,8 @@ int main(int argc, char** argv) {
   ds::AttackJob job;
   std::string out_dir;
   bool no_baseline = false;
+  ds::DistributedSpec dist;
+  std::string master;
   return ds::run_tool(
       argc, argv, "ds-attack", "Attack a model as a thief would; report accuracy and verification.",
       [&](CLI::App& app) {
@@ -23,8 +26,14 @@ int main(int argc, char** argv) {
         app.add_option("--report", job.report_path, "JSON report to write");
         app.add_flag("--no-baseline", no_baseline,
                      "Do not measure the unattacked model (sweeps measure it once)");
+        ds::add_distributed_options(app, dist, master);
       },
       [&] {
+        ds::DistributedSpec spec = ds::resolve_distributed(dist, master);
+        if (!out_dir.empty() && spec.world_size > 1) {
+          throw ds::InputError("sweeps run their points as separate processes; run one attack "
+                               "per data-parallel job (--out, not --out-dir)");
+        }
         if (!out_dir.empty()) {
           ds::SweepJob sweep{job.config_path, job.model_path, job.key_path, out_dir,
                              job.report_path};
@@ -39,7 +48,9 @@ int main(int argc, char** argv) {
         }
         if (job.out_path.empty()) throw ds::InputError("give --out (one attack) or --out-dir (sweep)");
         job.measure_before = !no_baseline;
+        ds::init_distributed(spec);
         ds::Json r = ds::run_attack_job(job);
+        if (!ds::is_writer()) return ds::kExitOk;
         if (r.contains("test_accuracy_before")) {
           spdlog::info("test accuracy {:.4f} -> {:.4f}", r["test_accuracy_before"].get<double>(),
                        r["test_accuracy"].get<double>());

@@ -1,9 +1,12 @@
 // ds-embed-wm: embed an owner's watermark into a model.
+#include "distributed.h"
 #include "embed_job.h"
 #include "tool.h"
 
 int main(int argc, char** argv) {
   ds::EmbedJob job;
+  ds::DistributedSpec dist;
+  std::string master;
   return ds::run_tool(
       argc, argv, "ds-embed-wm", "Embed an owner's watermark into a model.",
       [&](CLI::App& app) {
@@ -15,9 +18,12 @@ int main(int argc, char** argv) {
                        "The owner's final key to write (black-box: required, it holds the K "
                        "chosen keys; white-box: a copy of the key)");
         app.add_option("--report", job.report_path, "JSON report to write");
+        ds::add_distributed_options(app, dist, master);
       },
       [&] {
+        ds::init_distributed(ds::resolve_distributed(dist, master));
         ds::Json r = ds::run_embed_job(job);
+        if (!ds::is_writer()) return ds::kExitOk;
         if (r["kind"] == "whitebox") {
           spdlog::info("marked model: {}  BER {:.4f}  test accuracy {:.4f} -> {:.4f} ({})",
                        job.out_path, r["ber"].get<double>(), r["test_accuracy_before"].get<double>(),

@@ -2,6 +2,7 @@
 #include <optional>
 
 #include "config.h"
+#include "distributed.h"
 #include "tool.h"
 #include "train_job.h"
 
@@ -9,6 +10,8 @@ int main(int argc, char** argv) {
   std::string config_path, out_path, report_path, data_path;
   std::optional<int64_t> seed, epochs, threads, batch_size;
   std::optional<double> lr, train_fraction;
+  ds::DistributedSpec dist;
+  std::string master;
   return ds::run_tool(
       argc, argv, "ds-train", "Train a base model and save it as TorchScript.",
       [&](CLI::App& app) {
@@ -22,6 +25,7 @@ int main(int argc, char** argv) {
         app.add_option("--lr", lr, "Override the optimizer's learning rate");
         app.add_option("--data-path", data_path, "Override the dataset path");
         app.add_option("--train-fraction", train_fraction, "Override data.train_fraction");
+        ds::add_distributed_options(app, dist, master);
       },
       [&] {
         ds::Json json = ds::read_json_file(config_path);
@@ -35,7 +39,9 @@ int main(int argc, char** argv) {
         if (train_fraction) json["data"]["train_fraction"] = *train_fraction;
         ds::TrainJob job{ds::parse_train_config(json, config_path), config_path, out_path,
                          report_path};
+        ds::init_distributed(ds::resolve_distributed(dist, master));
         ds::Json report = ds::run_train_job(job);
+        if (!ds::is_writer()) return ds::kExitOk;
         spdlog::info("model: {}  test accuracy {:.4f}", out_path, report["test_accuracy"].get<double>());
         if (!report_path.empty()) spdlog::info("report: {}", report_path);
         return ds::kExitOk;
