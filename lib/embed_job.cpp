@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <numeric>
+#include <optional>
 
 #include "data.h"
 #include "distributed.h"
@@ -12,6 +13,7 @@
 #include "model_io.h"
 #include "report.h"
 #include "runtime.h"
+#include "signing.h"
 #include "whitebox.h"
 #include "blackbox.h"
 #include "zoo.h"
@@ -48,15 +50,28 @@ EmbedInputs load_embed_inputs(const EmbedJob& job, const DataSpec& data_spec) {
 // neither.
 void save_model_and_key(const torch::jit::Module& module, const Json& info,
                         const std::string& out_path, OwnerKey& key,
-                        const std::string& keys_out_path) {
+                        const std::string& keys_out_path, const std::string& commitment_path = "") {
   save_model(module, info, out_path);
   if (keys_out_path.empty()) return;
   try {
     write_key(key, keys_out_path);
+    if (!commitment_path.empty()) {
+      write_file_atomically(commitment_path, make_commitment(key, keys_out_path).dump(1) + "\n");
+    }
   } catch (...) {
     std::remove(out_path.c_str());
+    std::remove(keys_out_path.c_str());
     throw;
   }
+}
+
+// The owner's identity when the job signs its final key; checks the flags before any work.
+std::optional<OwnerIdentity> owner_for(const EmbedJob& job) {
+  if (!job.commitment_path.empty() && (job.owner_path.empty() || job.keys_out_path.empty())) {
+    throw InputError("--commitment needs --owner and --keys-out: only a signed key can be committed");
+  }
+  if (job.owner_path.empty()) return std::nullopt;
+  return read_owner_secret(job.owner_path);
 }
 
 Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
@@ -64,6 +79,7 @@ Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
   BlackboxEmbedConfig config = parse_blackbox_embed_config(json, job.config_path);
   if (job.keys_out_path.empty()) throw InputError("black-box embedding needs --keys-out");
   require_distinct(job.key_path, job.keys_out_path);
+  std::optional<OwnerIdentity> owner = owner_for(job);
   set_threads(config.threads);
   EmbedInputs in = load_embed_inputs(job, config.data);
   if (!in.key.blackbox || in.key.blackbox->stage != "candidates") {
@@ -77,7 +93,10 @@ Json run_blackbox_embed(const EmbedJob& job, const Json& json) {
   final_key.meta["blackbox_rounds"] = r.rounds;
   agree_ok();
   if (!is_writer()) return Json{{"kind", "blackbox"}};
-  save_model_and_key(in.model.module, in.model.info, job.out_path, final_key, job.keys_out_path);
+  final_key.signature.reset();  // the final key holds other keys than the candidates
+  if (owner) sign_key(final_key, *owner);
+  save_model_and_key(in.model.module, in.model.info, job.out_path, final_key, job.keys_out_path,
+                     job.commitment_path);
 
   Json report = report_header("ds-embed-wm");
   report["kind"] = "blackbox";
@@ -110,6 +129,7 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   WhiteboxEmbedConfig config = parse_whitebox_embed_config(json, job.config_path);
   set_threads(config.threads);
   if (!job.keys_out_path.empty()) require_distinct(job.key_path, job.keys_out_path);
+  std::optional<OwnerIdentity> owner = owner_for(job);
   EmbedInputs in = load_embed_inputs(job, config.data);
   LoadedModel& model = in.model;
   OwnerKey& key = in.key;
@@ -135,7 +155,9 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   OwnerKey final_key = key;
   agree_ok();
   if (!is_writer()) return Json{{"kind", "whitebox"}};
-  save_model_and_key(model.module, model.info, job.out_path, final_key, job.keys_out_path);
+  if (owner) sign_key(final_key, *owner);  // unchanged content: an existing signature stays valid
+  save_model_and_key(model.module, model.info, job.out_path, final_key, job.keys_out_path,
+                     job.commitment_path);
 
   Json report = report_header("ds-embed-wm");
   report["kind"] = "whitebox";

@@ -14,6 +14,8 @@ struct EmbedJob {
   std::string out_path;     // marked model to write
   std::string keys_out_path;  // black-box: the owner's final key (the K chosen keys) to write
   std::string report_path;  // optional JSON report
+  std::string owner_path;   // optional: the owner's secret; signs the final key
+  std::string commitment_path;  // optional: the final key's public commitment (needs owner_path)
 };
 
 Json run_embed_job(const EmbedJob& job);

@@ -1,12 +1,16 @@
 // Key generation job: reads the config, the base model and the owner's data, writes the key.
 #include "keygen_job.h"
 
+#include <cstdio>
+#include <optional>
+
 #include "data.h"
 #include "errors.h"
 #include "files.h"
 #include "keys.h"
 #include "model_io.h"
 #include "report.h"
+#include "signing.h"
 #include "runtime.h"
 #include "whitebox.h"
 #include "blackbox.h"
@@ -15,6 +19,11 @@
 namespace ds {
 
 Json run_keygen_job(const KeygenJob& job) {
+  if (!job.commitment_path.empty() && job.owner_path.empty()) {
+    throw InputError("--commitment needs --owner: only a signed key can be committed");
+  }
+  std::optional<OwnerIdentity> owner;
+  if (!job.owner_path.empty()) owner = read_owner_secret(job.owner_path);
   Stopwatch total;
   Json json = read_json_file(job.config_path);
   ConfigObject root(json, job.config_path);
@@ -96,7 +105,20 @@ Json run_keygen_job(const KeygenJob& job) {
                               {"source", bb.source},
                               {"base_model_wrong", b.base_predictions.ne(b.labels).sum().item<int64_t>()}};
   }
+  key.signature.reset();  // an extended key's content changed: its old signature no longer holds
+  if (owner) sign_key(key, *owner);
   write_key(key, job.out_path);
+  if (!job.commitment_path.empty()) {
+    try {
+      write_file_atomically(job.commitment_path, make_commitment(key, job.out_path).dump(1) + "\n");
+    } catch (...) {
+      std::remove(job.out_path.c_str());
+      throw;
+    }
+    report["outputs"]["commitment"] = file_entry(job.commitment_path);
+  }
+  if (key.signature) report["signature"] = Json{{"public_key", key.signature->public_key},
+                                                {"created", key.signature->created}};
   report["outputs"]["key"] = file_entry(job.out_path);
   report["outputs"]["key"]["content_sha256"] = key.sha256;
   report["seed"] = seed;

@@ -13,6 +13,8 @@ struct KeygenJob {
   std::string extend_path;  // optional: an existing key to add this part to (one key, both parts)
   std::string out_path;     // key file to write
   std::string report_path;  // optional JSON report
+  std::string owner_path;   // optional: the owner's secret (signing.h); signs the key
+  std::string commitment_path;  // optional: the public commitment to write (needs owner_path)
 };
 
 Json run_keygen_job(const KeygenJob& job);

@@ -81,6 +81,11 @@ std::map<std::string, c10::IValue> fields_of(const OwnerKey& key) {
     f["blackbox.base_predictions"] = b.base_predictions;
   }
   f["meta"] = meta.dump();
+  if (key.signature) {
+    f["signature.public_key"] = key.signature->public_key;
+    f["signature.created"] = key.signature->created;
+    f["signature.ed25519"] = key.signature->signature;
+  }
   return f;
 }
 
@@ -103,6 +108,12 @@ std::string hash_fields(const std::map<std::string, c10::IValue>& fields) {
 }  // namespace
 
 std::string key_content_hash(const OwnerKey& key) { return hash_fields(fields_of(key)); }
+
+std::string key_commitment_digest(const OwnerKey& key) {
+  OwnerKey unsigned_key = key;
+  unsigned_key.signature.reset();
+  return hash_fields(fields_of(unsigned_key));
+}
 
 // The file's bytes for these fields: deterministic, so a reader can demand canonical form.
 static std::string serialize_fields(const std::map<std::string, c10::IValue>& fields,
@@ -179,6 +190,19 @@ OwnerKey read_key(const std::string& path) {
   }
   if (key.input_shape.size() != 3 || key.num_classes < 2) {
     fail_input(path, "key metadata has a bad input shape or class count");
+  }
+  if (fields.count("signature.ed25519") || fields.count("signature.public_key") ||
+      fields.count("signature.created")) {
+    KeySignature s;
+    for (auto [name, into] : {std::pair<const char*, std::string*>{"signature.public_key", &s.public_key},
+                              {"signature.created", &s.created},
+                              {"signature.ed25519", &s.signature}}) {
+      if (!fields.count(name) || !fields.at(name).isString()) {
+        fail_input(path, std::string("signature field '") + name + "' is missing or not text");
+      }
+      *into = fields.at(name).toStringRef();
+    }
+    key.signature = s;
   }
   auto tensor = [&](const std::string& name, c10::ScalarType type, int64_t dims) {
     const c10::IValue& t = get(name);

@@ -52,17 +52,27 @@ struct BlackboxKey {
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
 };
 
+// The owner's Ed25519 signature over the key's commitment digest (signing.h).
+struct KeySignature {
+  std::string public_key;  // 64 hex characters
+  std::string created;     // UTC time of signing, ISO 8601
+  std::string signature;   // 128 hex characters
+};
+
 struct OwnerKey {
   std::vector<int64_t> input_shape;  // C, H, W of the model the key was made for
   int64_t num_classes = 0;
   Json meta = Json::object();        // how the key was made (seeds, message, settings)
   std::optional<WhiteboxKey> whitebox;
   std::optional<BlackboxKey> blackbox;
+  std::optional<KeySignature> signature;
   std::string sha256;                // canonical content hash, set by write_key / read_key
 };
 
 // Canonical content hash (documented in docs/FORMATS.md).
 std::string key_content_hash(const OwnerKey& key);
+// The same hash without the signature fields: what the owner signs and commits to.
+std::string key_commitment_digest(const OwnerKey& key);
 
 // Writes atomically; sets key.sha256.
 void write_key(OwnerKey& key, const std::string& path);

@@ -6,6 +6,7 @@
 #include "model_io.h"
 #include "report.h"
 #include "runtime.h"
+#include "signing.h"
 #include "whitebox.h"
 #include "blackbox.h"
 #include "files.h"
@@ -129,6 +130,9 @@ VerifyOutcome run_verify_job(const VerifyJob& job) {
   report["inputs"]["key"] = file_entry(job.key_path);
   report["inputs"]["key"]["content_sha256"] = key.sha256;
   report["alpha"] = job.alpha;
+  // Evidence first: a key that fails a check is refused, never scored.
+  report["key_checks"] = check_key_trust(key, job.key_path, job.commitment_path,
+                                         job.owner_public_path);
 
   if (key.blackbox && key.blackbox->stage != "final") {
     fail_input(job.key_path, "black-box part holds candidates, not keys: embed it first");

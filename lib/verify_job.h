@@ -18,6 +18,8 @@ struct VerifyJob {
   std::string key_path;          // owner's key
   std::string report_path;       // optional JSON report
   std::string predictions_path;  // black-box, query-only: labels a remote model gave the keys
+  std::string commitment_path;   // optional: the owner's published commitment (signing.h)
+  std::string owner_public_path; // optional: the owner's public key the key must be signed with
   double alpha = kDefaultAlpha;  // white-box: largest false-claim probability that proves
 };
 

@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev libopenblas0-pthread libgloo-dev
+  libtorch-dev libopenblas0-pthread libgloo-dev libsodium-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev zlib1g-dev
   dataset-fashion-mnist python3-torch
   chromium fonts-dejavu-core  # the results page's rendering test

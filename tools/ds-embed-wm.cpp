@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
                        "The owner's final key to write (black-box: required, it holds the K "
                        "chosen keys; white-box: a copy of the key)");
         app.add_option("--report", job.report_path, "JSON report to write");
+        app.add_option("--owner", job.owner_path, "Owner's secret (ds-gen-keys --init-owner): sign the final key");
+        app.add_option("--commitment", job.commitment_path,
+                       "Public commitment to write for the signed final key (JSON)");
         ds::add_distributed_options(app, dist, master);
       },
       [&] {

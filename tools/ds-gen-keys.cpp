@@ -1,20 +1,40 @@
 // ds-gen-keys: make an owner's watermark key for a base model.
+#include "errors.h"
 #include "keygen_job.h"
+#include "signing.h"
 #include "tool.h"
 
 int main(int argc, char** argv) {
   ds::KeygenJob job;
+  std::string init_owner;
   return ds::run_tool(
       argc, argv, "ds-gen-keys", "Make an owner's watermark key for a base model.",
       [&](CLI::App& app) {
-        app.add_option("--config", job.config_path, "JSON key config")->required();
-        app.add_option("--model", job.model_path, "Base model (.pt)")->required();
-        app.add_option("--out", job.out_path, "Key file to write")->required();
+        app.add_option("--config", job.config_path, "JSON key config (required to make a key)");
+        app.add_option("--model", job.model_path, "Base model (.pt) (required to make a key)");
+        app.add_option("--out", job.out_path, "Key file to write (required to make a key)");
+        app.add_option("--init-owner", init_owner,
+                       "Make an owner signing identity instead: writes PATH (secret, 0600) and "
+                       "PATH.pub");
+        app.add_option("--owner", job.owner_path, "Owner's secret (from --init-owner): sign the key");
+        app.add_option("--commitment", job.commitment_path,
+                       "Public commitment to write for the signed key (JSON)");
         app.add_option("--keys", job.extend_path,
                        "Existing key to extend with this part (one key, both watermarks)");
         app.add_option("--report", job.report_path, "JSON report to write");
       },
       [&] {
+        if (!init_owner.empty()) {
+          ds::init_owner(init_owner);
+          spdlog::info("owner identity: {} (secret, keep it private) and {}.pub (public)",
+                       init_owner, init_owner);
+          return ds::kExitOk;
+        }
+        for (auto [flag, value] : {std::pair<const char*, std::string*>{"--config", &job.config_path},
+                                   {"--model", &job.model_path},
+                                   {"--out", &job.out_path}}) {
+          if (value->empty()) throw ds::InputError(std::string(flag) + " is required to make a key");
+        }
         ds::Json r = ds::run_keygen_job(job);
         if (r.contains("whitebox")) {
           spdlog::info("key: {} (layer {}, {} bits, {} triggers; base model BER {:.3f})",

@@ -17,6 +17,10 @@ int main(int argc, char** argv) {
         app.add_option("--export-queries", export_dir,
                        "Write the black-box queries (queries.pt, query_NNN.png) to this folder");
         app.add_option("--report", job.report_path, "JSON report to write");
+        app.add_option("--commitment", job.commitment_path,
+                       "The owner's published commitment: the key must match it, byte for byte");
+        app.add_option("--owner-public", job.owner_public_path,
+                       "The owner's public key (.pub): the key must be signed with it");
         app.add_option("--alpha", job.alpha,
                        "Largest false-claim probability that proves ownership (default 1e-6)");
       },
@@ -28,6 +32,10 @@ int main(int argc, char** argv) {
         }
         ds::VerifyOutcome out = ds::run_verify_job(job);
         const ds::Json& r = out.report;
+        const ds::Json& checks = r["key_checks"];
+        spdlog::info("key: content hash {}, signature {}, commitment {}, owner {}",
+                     checks["content_hash"].get<std::string>(), checks["signature"].get<std::string>(),
+                     checks["commitment"].get<std::string>(), checks["owner"].get<std::string>());
         if (r.contains("ber")) {
           const ds::Json& w = r["whitebox"];
           if (w.contains("alignment")) {
