@@ -10,7 +10,7 @@
 # TOOL is a name in build/bin or a path. On several hosts, start each rank yourself with
 # --world-size N --rank R --master HOST0:PORT (README, Data-parallel runs).
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 3
+bin_dir=$(cd "$(dirname "$0")/.." && pwd)/build/bin
 n=1 port=${MASTER_PORT:-29500}
 while getopts "n:p:" opt; do
   case $opt in
@@ -25,7 +25,7 @@ if [ $# -lt 1 ] || ! [[ "$n" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 tool=$1; shift
-[ -x "$tool" ] || tool=build/bin/$tool
+[ -x "$tool" ] || tool=$bin_dir/$tool
 [ -x "$tool" ] || { echo "launch: no such tool: $1" >&2; exit 2; }
 logs=${RUN_LOG_DIR:-$(mktemp -d)}
 mkdir -p "$logs"
@@ -44,9 +44,15 @@ for ((r = 0; r < n; r++)); do
 done
 
 status=0
-for ((left = n; left > 0; left--)); do
-  wait -n "${pids[@]}"
+running=("${pids[@]}")
+while [ ${#running[@]} -gt 0 ]; do
+  finished=""
+  wait -n -p finished "${running[@]}"
   rc=$?
+  [ -n "$finished" ] || break
+  left=()
+  for p in "${running[@]}"; do [ "$p" = "$finished" ] || left+=("$p"); done
+  running=("${left[@]}")
   if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then
     status=$rc
     echo "launch: a rank exited with status $rc; stopping the others (logs of ranks 1..: $logs)" >&2
