@@ -195,7 +195,14 @@ Dataset load_tensor_file(const std::string& path) {
     std::vector<char> bytes(raw.begin(), raw.end());
     v = torch::pickle_load(bytes);
   } catch (const std::exception& e) {
-    fail_input(path, "not a file written by torch.save");
+    std::string why = e.what();
+    why = why.substr(0, why.find('\n'));
+    // LibTorch's unpickler lacks the opcode Python uses for a one-entry dict (SETITEM).
+    if (why.find("Unknown opcode") != std::string::npos && why.find(": 115") != std::string::npos) {
+      fail_input(path, "cannot read a dict with a single entry (LibTorch's unpickler): save "
+                       "{'x': images, 'y': labels}");
+    }
+    fail_input(path, "not readable as a torch.save file (" + why + ")");
   }
   if (!v.isGenericDict()) fail_input(path, "expected a dict {'x': images, 'y': labels}");
   auto dict = v.toGenericDict();
