@@ -6,6 +6,7 @@
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define DS_SHA256_X86 1
 #endif
@@ -74,7 +75,12 @@ __attribute__((target("sha,sse4.1"))) void compress_blocks_shani(uint32_t state[
 }
 
 bool cpu_has_sha() {
-  static const bool has = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19))) return false;  // SSE4.1
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return (b & (1u << 29)) != 0;                                             // SHA
+  }();
   return has;
 }
 #endif
