@@ -1,6 +1,7 @@
 // Whole-file reads and temp-then-rename writes.
 #include "files.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,7 +49,51 @@ void write_atomically(const std::string& path,
   }
 }
 
+namespace {
+
+// Linux: the bytes go to an unnamed file (O_TMPFILE) that gets a name only once complete, so
+// even a killed process leaves no partial file behind. Returns false where unsupported.
+bool write_unnamed_then_link(const std::string& path, const std::string& content) {
+  fs::path target(path);
+  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) return false;  // no O_TMPFILE on this file system: the caller falls back
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      fail_input(path, std::string("write failed: ") + std::strerror(err));
+    }
+    done += size_t(n);
+  }
+  std::string tmp =
+      (dir / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
+  std::remove(tmp.c_str());
+  std::string self = "/proc/self/fd/" + std::to_string(fd);
+  int rc = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) fail_input(path, std::string("cannot write output: ") + std::strerror(err));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    std::remove(tmp.c_str());
+    fail_input(path, std::string("cannot write output: ") + std::strerror(err));
+  }
+  return true;
+}
+
+}  // namespace
+
 void write_file_atomically(const std::string& path, const std::string& content) {
+  {
+    std::error_code ec;
+    fs::path target(path);
+    fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    if (!fs::is_directory(dir, ec)) fail_input(path, "output folder does not exist");
+  }
+  if (write_unnamed_then_link(path, content)) return;
   write_atomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) fail_input(path, std::string("cannot write output: ") + std::strerror(errno));
