@@ -14,6 +14,9 @@ Json read_json_file(const std::string& path) {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {
     fail_input(path, "not valid JSON (byte " + std::to_string(e.byte) + ")");
+  } catch (const Json::exception& e) {
+    // e.g. a number too large for any type
+    fail_input(path, std::string("not usable JSON (") + e.what() + ")");
   }
 }
 

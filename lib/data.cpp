@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "archive_check.h"
 #include "errors.h"
 #include "files.h"
 #include "sha256.h"
@@ -190,6 +191,7 @@ Dataset load_cifar(const std::vector<std::string>& files, bool cifar100) {
 
 Dataset load_tensor_file(const std::string& path) {
   std::string raw = read_file(path);
+  check_pickle_archive(raw, path);  // before LibTorch's reader sees it (archive_check.h)
   c10::IValue v;
   try {
     std::vector<char> bytes(raw.begin(), raw.end());

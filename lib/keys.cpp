@@ -4,6 +4,7 @@
 #include <map>
 
 #include "ecc.h"
+#include "archive_check.h"
 #include "errors.h"
 #include "files.h"
 #include "sha256.h"
@@ -133,6 +134,7 @@ void write_key(OwnerKey& key, const std::string& path) {
 
 OwnerKey read_key(const std::string& path) {
   std::string raw = read_file(path);
+  check_pickle_archive(raw, path);  // before LibTorch's reader sees it (archive_check.h)
   c10::IValue v;
   try {
     v = torch::pickle_load(std::vector<char>(raw.begin(), raw.end()));

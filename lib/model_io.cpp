@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "archive_check.h"
 #include "errors.h"
 #include "files.h"
 #include "sha256.h"
@@ -28,10 +29,13 @@ LoadedModel load_model(const std::string& path) {
   LoadedModel m;
   m.path = path;
   if (!std::filesystem::is_regular_file(path)) fail_input(path, "no such model file");
-  m.sha256 = sha256_file(path);
+  const std::string bytes = read_file(path);
+  m.sha256 = sha256_hex(bytes);
+  check_zip_archive(bytes, path);  // before LibTorch's reader sees it (archive_check.h)
   torch::jit::ExtraFilesMap extra{{kModelInfoFile, ""}};
   try {
-    m.module = torch::jit::load(path, c10::nullopt, extra);
+    std::istringstream in(bytes);
+    m.module = torch::jit::load(in, c10::nullopt, extra);
   } catch (const std::exception& e) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));

@@ -183,7 +183,7 @@ TEST(TensorFile, RoundTripAndErrors) {
 
   write_bytes(dir.file("junk.pt"), "this is not a tensor file");
   expect_input_error([&] { ds::load_tensor_file(dir.file("junk.pt")); }, dir.file("junk.pt"),
-                     "torch.save");
+                     "not a torch archive");
 }
 
 TEST(Subsets, SeededAndSized) {

@@ -107,7 +107,7 @@ def main(bin_dir):
     idx_folder("idx-absurd-header", mutate=absurd)
 
     def bad_gzip(f):
-        f["train-images-idx3-ubyte.gz"] = gzip.compress(f.pop("train-images-idx3-ubyte"))[:-12]
+        f["train-images-idx3-ubyte.gz"] = gzip.compress(f.pop("train-images-idx3-ubyte"), mtime=0)[:-12]
     idx_folder("idx-truncated-gzip", mutate=bad_gzip)
 
     def label_range(f):

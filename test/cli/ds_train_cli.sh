@@ -87,7 +87,7 @@ JSON
     expect_exit 2 "$BIN/ds-train" "${TRAIN[@]}" --out "$T/no/such/dir/m.pt"
     expect_error_line "output folder does not exist"
     expect_exit 2 "$BIN/ds-inspect" "$SRC/configs/train-mlp-fmnist.json"
-    expect_error_line "not a loadable TorchScript model"
+    expect_error_line "not a torch archive"
     ;;
   *) fail "unknown case" ;;
 esac

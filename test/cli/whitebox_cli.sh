@@ -72,7 +72,7 @@ PYEOF
     # Truncated key, missing files, a model where the key should be.
     head -c 1000 "$T/owner.key" >"$T/short.key"
     expect_exit 2 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/short.key"
-    expect_error_line "$T/short.key: not a deepsigns key"
+    expect_error_line "$T/short.key: not a torch archive"
     expect_exit 2 "$BIN/ds-verify" --model "$T/missing.pt" --keys "$T/owner.key"
     expect_error_line "$T/missing.pt"
     expect_exit 2 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/missing.key"
