@@ -5,10 +5,15 @@
 # and single allocations beyond 256 MB (-malloc_limit_mb, far above what any input here
 # justifies) stop a target and are saved as build-fuzz/artifacts/TARGET-*. Prints a summary:
 # executions, coverage and findings per target.
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (CI runs: scripts/fuzz.sh 20)
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+#        scripts/fuzz.sh --ci [TARGET...]   every seed and fixed crasher, then 20,000 mutations
+#                                          from a fixed seed: the same inputs on every run
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_PER_TARGET=${1:-600}
+LIMIT=(-max_total_time="${1:-600}")
+if [ "${1:-}" = "--ci" ]; then
+  LIMIT=(-seed=1 -runs=20000)
+fi
 shift || true
 TARGETS=${*:-"idx cifar tensor_file config key predictions"}
 JOBS=${JOBS:-$(nproc)}
@@ -26,7 +31,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_target() {
   local t=$1
   mkdir -p "$B/corpus/$t"
-  "$B/bin/fuzz_$t" "$B/corpus/$t" "test/fuzz/corpus/$t" -max_total_time="$SECONDS_PER_TARGET" \
+  if [ "${LIMIT[0]}" = "-seed=1" ]; then rm -rf "$B/corpus/$t"; mkdir -p "$B/corpus/$t"; fi
+  "$B/bin/fuzz_$t" "$B/corpus/$t" "test/fuzz/corpus/$t" "${LIMIT[@]}" \
     -timeout=10 -malloc_limit_mb=256 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
     -artifact_prefix="$B/artifacts/$t-" >"$B/logs/$t.log" 2>&1
 }
