@@ -1,8 +1,13 @@
 // Zip and pickle walkers: bounds only, no decoding.
 #include "archive_check.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <vector>
+
+#include <ATen/ATen.h>
 
 #include "errors.h"
 
@@ -68,67 +73,181 @@ std::vector<Entry> zip_entries(const std::string& b, const std::string& path) {
   return entries;
 }
 
-void check_pickle(const std::string& b, size_t begin, size_t end, const std::string& path) {
+// A value on the model stack: what the storage check needs (texts, integers, tuples), the rest
+// is "other".
+struct Val {
+  enum Kind { kOther, kText, kInt, kTuple } kind = kOther;
+  std::string text;
+  int64_t num = 0;
+  std::vector<Val> items;
+};
+
+int64_t storage_item_size(const std::string& type) {
+  static const std::pair<const char*, int64_t> kSizes[] = {
+      {"torch\nFloatStorage", 4},  {"torch\nDoubleStorage", 8},        {"torch\nHalfStorage", 2},
+      {"torch\nBFloat16Storage", 2}, {"torch\nLongStorage", 8},         {"torch\nIntStorage", 4},
+      {"torch\nShortStorage", 2},  {"torch\nCharStorage", 1},          {"torch\nByteStorage", 1},
+      {"torch\nBoolStorage", 1},   {"torch\nComplexFloatStorage", 8}, {"torch\nComplexDoubleStorage", 16}};
+  for (const auto& [name, size] : kSizes) {
+    if (type == name) return size;
+  }
+  return 0;
+}
+
+// Walks the opcodes with a model of the unpickler's stack: every argument must fit in the
+// record, every opcode must find the items it consumes (LibTorch's unpickler does not check and
+// reads before its stack on a malformed pickle), memo reads must name stored entries, and every
+// tensor storage a persistent id declares must fit in its data record (LibTorch sizes the
+// storage from the pickle and would read past the record).
+void check_pickle(const std::string& b, size_t begin, size_t end, const std::string& path,
+                  const std::function<int64_t(const std::string&)>& record_size) {
   auto fail = [&](const std::string& what) { fail_input(path, "corrupt pickle: " + what); };
   size_t at = begin;
+  std::vector<Val> stack;
+  std::vector<size_t> marks;      // stack size at each MARK
+  std::map<uint64_t, Val> memo;   // memo entries stored so far
   auto need = [&](uint64_t bytes) {
     if (bytes > end - at) fail("an argument runs past the end of the record");
   };
-  auto line = [&] {
+  auto take = [&](size_t items) {  // pops `items` above the last mark, returns them in order
+    size_t floor = marks.empty() ? 0 : marks.back();
+    if (stack.size() < floor + items) fail("an opcode finds too few items on the stack");
+    std::vector<Val> out(stack.end() - long(items), stack.end());
+    stack.resize(stack.size() - items);
+    return out;
+  };
+  auto pop_mark = [&]() {  // pops to the last mark
+    if (marks.empty()) fail("an opcode needs a MARK");
+    std::vector<Val> out(stack.begin() + long(marks.back()), stack.end());
+    stack.resize(marks.back());
+    marks.pop_back();
+    return out;
+  };
+  auto push = [&](Val v = Val{}) { stack.push_back(std::move(v)); };
+  auto tuple = [&](std::vector<Val> items) {
+    Val v;
+    v.kind = Val::kTuple;
+    v.items = std::move(items);
+    push(std::move(v));
+  };
+  auto line = [&]() -> std::string {
+    size_t from = at;
     while (at < end && b[at] != '\n') ++at;
     if (at == end) fail("unterminated text argument");
     ++at;
+    return b.substr(from, at - 1 - from);
+  };
+  auto get = [&](uint64_t id) {
+    auto it = memo.find(id);
+    if (it == memo.end()) fail("a memo read names no entry");
+    push(it->second);
+  };
+  auto put = [&](uint64_t id) {
+    if (stack.size() <= (marks.empty() ? 0 : marks.back())) fail("a memo write finds no item");
+    memo[id] = stack.back();
+  };
+  auto text = [&](int bytes) {
+    need(uint64_t(bytes));
+    uint64_t len = le(b, at, bytes);
+    at += size_t(bytes);
+    need(len);
+    Val v;
+    v.kind = Val::kText;
+    v.text = b.substr(at, size_t(len));
+    at += size_t(len);
+    push(std::move(v));
+  };
+  auto integer = [&](int bytes, bool is_signed) {
+    need(uint64_t(bytes));
+    Val v;
+    v.kind = Val::kInt;
+    uint64_t raw = le(b, at, bytes);
+    v.num = is_signed && bytes == 4 ? int64_t(int32_t(uint32_t(raw))) : int64_t(raw);
+    at += size_t(bytes);
+    push(std::move(v));
+  };
+  auto persistent_id = [&](const Val& id) {
+    // ('storage', GLOBAL torch.XStorage, key, location, numel)
+    if (id.kind != Val::kTuple || id.items.size() != 5 || id.items[0].text != "storage") return;
+    const Val &type = id.items[1], &key = id.items[2], &numel = id.items[4];
+    int64_t item = storage_item_size(type.text);
+    if (type.kind != Val::kText || key.kind != Val::kText || numel.kind != Val::kInt || item == 0) {
+      fail("a tensor storage id is malformed");
+    }
+    int64_t size = record_size("data/" + key.text);
+    if (size < 0) fail("a tensor storage names no data record");
+    if (numel.num < 0 || numel.num > size / item) fail("a tensor storage is larger than its data record");
   };
   while (true) {
     if (at >= end) fail("no STOP opcode");
     const uint8_t op = uint8_t(b[at++]);
     switch (op) {
-      case '.':  // STOP
-        return;
-      // no argument
-      case '(': case '0': case '1': case '2': case 'N': case 'R': case 'a': case 'b': case 'd':
-      case '}': case 'e': case 'l': case ']': case 'o': case 's': case 't': case ')': case 'u':
-      case 'Q': case 0x81: case 0x85: case 0x86: case 0x87: case 0x88: case 0x89: case 0x8f:
-      case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x97: case 0x98:
+      case '.': take(1); return;                                       // STOP
+      case 0x80: need(1); at += 1; break;                              // PROTO
+      case 0x95: need(8); at += 8; break;                              // FRAME
+      case '(': marks.push_back(stack.size()); break;                  // MARK
+      case '0': take(1); break;                                        // POP
+      case '1': pop_mark(); break;                                     // POP_MARK
+      case '2': { Val v = take(1)[0]; push(v); push(v); break; }       // DUP
+      case 'N': case 0x88: case 0x89: case '}': case ']': case 0x8f: push(); break;
+      case ')': tuple({}); break;                                      // EMPTY_TUPLE
+      case 'K': integer(1, false); break;                              // BININT1
+      case 'M': integer(2, false); break;                              // BININT2
+      case 'J': integer(4, true); break;                               // BININT
+      case 'G': need(8); at += 8; push(); break;                       // BINFLOAT
+      case 0x82: need(1); at += 1; push(); break;                      // EXT1
+      case 0x83: need(2); at += 2; push(); break;                      // EXT2
+      case 0x84: need(4); at += 4; push(); break;                      // EXT4
+      case 'U': case 'C': case 0x8c: case 0x8a: text(1); break;        // short strings, LONG1
+      case 'T': case 'X': case 'B': case 0x8b: text(4); break;         // strings, LONG4
+      case 0x8d: case 0x8e: case 0x96: text(8); break;                 // 8-byte lengths
+      case 'I': case 'L': case 'F': case 'S': case 'V': case 'P':      // text arguments
+        line();
+        push();
         break;
-      // fixed-size arguments
-      case 'K': case 'q': case 'h': case 0x80: case 0x82: need(1); at += 1; break;
-      case 'M': case 0x83: need(2); at += 2; break;
-      case 'J': case 'r': case 'j': case 0x84: need(4); at += 4; break;
-      case 'G': case 0x95: need(8); at += 8; break;
-      // length-prefixed data
-      case 'U': case 'C': case 0x8c: case 0x8a: {
-        need(1);
-        uint64_t len = le(b, at, 1);
-        at += 1;
-        need(len);
-        at += size_t(len);
+      case 'c': {                                                      // GLOBAL
+        std::string module = line(), name = line();
+        Val v;
+        v.kind = Val::kText;
+        v.text = module + "\n" + name;
+        push(std::move(v));
         break;
       }
-      case 'T': case 'X': case 'B': case 0x8b: {
-        need(4);
-        uint64_t len = le(b, at, 4);
-        at += 4;
-        need(len);
-        at += size_t(len);
+      case 'i': line(); line(); pop_mark(); push(); break;             // INST
+      case 'q': need(1); put(le(b, at, 1)); at += 1; break;            // BINPUT
+      case 'r': need(4); put(le(b, at, 4)); at += 4; break;            // LONG_BINPUT
+      case 'p': put(std::hash<std::string>{}(line())); break;          // PUT
+      case 0x94: put(memo.size()); break;                              // MEMOIZE
+      case 'h': need(1); get(le(b, at, 1)); at += 1; break;            // BINGET
+      case 'j': need(4); get(le(b, at, 4)); at += 4; break;            // LONG_BINGET
+      case 'g': get(std::hash<std::string>{}(line())); break;          // GET
+      case 'R': case 0x81: case 0x93: take(2); push(); break;          // REDUCE, NEWOBJ, STACK_GLOBAL
+      case 0x92: take(3); push(); break;                               // NEWOBJ_EX
+      case 'b': take(2); push(); break;                                // BUILD
+      case 'a': take(2); push(); break;                                // APPEND
+      case 's': take(3); push(); break;                                // SETITEM
+      case 'Q': persistent_id(take(1)[0]); push(); break;              // BINPERSID
+      case 0x85: tuple(take(1)); break;                                // TUPLE1
+      case 0x86: tuple(take(2)); break;                                // TUPLE2
+      case 0x87: tuple(take(3)); break;                                // TUPLE3
+      case 't': tuple(pop_mark()); break;                              // TUPLE
+      case 'l': case 0x91: pop_mark(); push(); break;                  // LIST, FROZENSET
+      case 'd':                                                        // DICT
+        if (pop_mark().size() % 2 != 0) fail("a dict needs key-value pairs");
+        push();
         break;
-      }
-      case 0x8d: case 0x8e: case 0x96: {
-        need(8);
-        uint64_t len = le(b, at, 8);
-        at += 8;
-        need(len);
-        at += size_t(len);
+      case 'e': case 0x90: pop_mark(); take(1); push(); break;         // APPENDS, ADDITEMS
+      case 'u':                                                        // SETITEMS
+        if (pop_mark().size() % 2 != 0) fail("a dict needs key-value pairs");
+        take(1);
+        push();
         break;
-      }
-      // newline-terminated text arguments
-      case 'I': case 'L': case 'F': case 'S': case 'V': case 'p': case 'g': case 'P':
-        line();
+      case 'o':                                                        // OBJ
+        if (pop_mark().empty()) fail("OBJ needs a class");
+        push();
         break;
-      case 'c': case 'i':
-        line();
-        line();
-        break;
+      case 0x97: push(); break;                                        // NEXT_BUFFER
+      case 0x98: take(1); push(); break;                               // READONLY_BUFFER
       default:
         fail("unknown opcode " + std::to_string(op));
     }
@@ -137,15 +256,38 @@ void check_pickle(const std::string& b, size_t begin, size_t end, const std::str
 
 }  // namespace
 
+void check_tensor_storage(const at::Tensor& t, const std::string& path, const std::string& what) {
+  if (!t.defined() || t.numel() == 0) return;
+  if (!t.has_storage()) fail_input(path, what + " has no storage");
+  int64_t last = t.storage_offset();
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.stride(d) < 0) fail_input(path, what + " has a negative stride");
+    last += (t.size(d) - 1) * t.stride(d);
+  }
+  if (t.storage_offset() < 0 ||
+      uint64_t(last + 1) * uint64_t(t.element_size()) > uint64_t(t.storage().nbytes())) {
+    fail_input(path, what + " claims more elements than its stored data holds");
+  }
+}
+
 void check_zip_archive(const std::string& bytes, const std::string& path) { zip_entries(bytes, path); }
 
 void check_pickle_archive(const std::string& bytes, const std::string& path) {
   bool found = false;
-  for (const Entry& e : zip_entries(bytes, path)) {
+  const std::vector<Entry> entries = zip_entries(bytes, path);
+  for (const Entry& e : entries) {
     const std::string suffix = "data.pkl";
     if (e.name.size() >= suffix.size() &&
         e.name.compare(e.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      check_pickle(bytes, e.data, e.data + e.size, path);
+      // Storage records live beside the pickle: PREFIX/data.pkl, PREFIX/data/KEY.
+      const std::string prefix = e.name.substr(0, e.name.size() - suffix.size());
+      auto record_size = [&](const std::string& name) -> int64_t {
+        for (const Entry& r : entries) {
+          if (r.name == prefix + name) return int64_t(r.size);
+        }
+        return -1;
+      };
+      check_pickle(bytes, e.data, e.data + e.size, path, record_size);
       found = true;
     }
   }

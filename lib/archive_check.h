@@ -5,6 +5,8 @@
 // checks refuse such files with an InputError naming the file.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <string>
 
 namespace ds {
@@ -16,5 +18,9 @@ void check_zip_archive(const std::string& bytes, const std::string& path);
 // The zip structure, then every "data.pkl" record's pickle opcodes: each length-prefixed
 // argument fits in the bytes that remain, and the stream ends with STOP.
 void check_pickle_archive(const std::string& bytes, const std::string& path);
+
+// A tensor read from a file: its sizes, strides and offset stay inside its storage (LibTorch
+// does not check, and reading such a tensor reads past the buffer).
+void check_tensor_storage(const at::Tensor& t, const std::string& path, const std::string& what);
 
 }  // namespace ds

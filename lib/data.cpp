@@ -219,6 +219,8 @@ Dataset load_tensor_file(const std::string& path) {
     fail_input(path, "expected a dict {'x': images, 'y': labels} of tensors");
   }
   torch::Tensor images = x.toTensor(), labels = y.toTensor();
+  check_tensor_storage(images, path, "'x'");
+  check_tensor_storage(labels, path, "'y'");
   if (images.dim() == 3) images = images.unsqueeze(1);
   if (images.dim() != 4) {
     fail_input(path, "'x' must be N x H x W or N x C x H x W, got " +

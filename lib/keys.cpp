@@ -169,6 +169,7 @@ OwnerKey read_key(const std::string& path) {
     if (!value.isTensor() && !value.isString() && !value.isInt()) {
       fail_input(path, "field '" + name + "' has an unsupported type");
     }
+    if (value.isTensor()) check_tensor_storage(value.toTensor(), path, "field '" + name + "'");
   }
   if (stored_hash.empty()) fail_input(path, "key has no sha256");
   if (hash_fields(fields) != stored_hash) {
