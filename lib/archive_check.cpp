@@ -43,6 +43,18 @@ std::vector<Entry> zip_entries(const std::string& b, const std::string& path) {
   if (cd_offset == 0xFFFFFFFF || total == 0xFFFF) {
     fail_input(path, "ZIP64 archives (over 4 GB or 65535 records) are not supported");
   }
+  // torch's writer adds ZIP64 end records even to small archives: they must agree with the
+  // ordinary end record, which is what the checks below use.
+  if (eocd >= 20 && le(b, eocd - 20, 4) == 0x07064b50) {
+    const uint64_t z = le(b, eocd - 20 + 8, 8);
+    if (z + 56 > eocd - 20 || le(b, size_t(z), 4) != 0x06064b50 ||
+        le(b, size_t(z) + 4, 8) + 12 != eocd - 20 - z || le(b, size_t(z) + 24, 8) != total ||
+        le(b, size_t(z) + 32, 8) != total || le(b, size_t(z) + 40, 8) != cd_size ||
+        le(b, size_t(z) + 48, 8) != cd_offset) {
+      fail_input(path, "corrupt zip: ZIP64 end record disagrees with the end record");
+    }
+  }
+  if (eocd + 22 + le(b, eocd + 20, 2) != n) fail_input(path, "corrupt zip: bytes after the end record");
   if (disk != 0 || cd_disk != 0 || here != total) fail_input(path, "corrupt zip end record");
   if (cd_offset + cd_size > eocd) fail_input(path, "corrupt zip: central directory out of bounds");
   std::vector<Entry> entries;
@@ -144,6 +156,8 @@ void check_pickle(const std::string& b, size_t begin, size_t end, const std::str
   };
   auto put = [&](uint64_t id) {
     if (stack.size() <= (marks.empty() ? 0 : marks.back())) fail("a memo write finds no item");
+    // Picklers number memo entries in order; LibTorch sizes its memo table by the id.
+    if (id > memo.size() && !memo.count(id)) fail("a memo id is out of sequence");
     memo[id] = stack.back();
   };
   auto text = [&](int bytes) {
@@ -216,11 +230,10 @@ void check_pickle(const std::string& b, size_t begin, size_t end, const std::str
       case 'i': line(); line(); pop_mark(); push(); break;             // INST
       case 'q': need(1); put(le(b, at, 1)); at += 1; break;            // BINPUT
       case 'r': need(4); put(le(b, at, 4)); at += 4; break;            // LONG_BINPUT
-      case 'p': put(std::hash<std::string>{}(line())); break;          // PUT
+      case 'p': case 'g': fail("text-protocol memo opcodes are not supported"); break;
       case 0x94: put(memo.size()); break;                              // MEMOIZE
       case 'h': need(1); get(le(b, at, 1)); at += 1; break;            // BINGET
       case 'j': need(4); get(le(b, at, 4)); at += 4; break;            // LONG_BINGET
-      case 'g': get(std::hash<std::string>{}(line())); break;          // GET
       case 'R': case 0x81: case 0x93: take(2); push(); break;          // REDUCE, NEWOBJ, STACK_GLOBAL
       case 0x92: take(3); push(); break;                               // NEWOBJ_EX
       case 'b': take(2); push(); break;                                // BUILD
