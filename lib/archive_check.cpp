@@ -118,6 +118,7 @@ void check_pickle(const std::string& b, size_t begin, size_t end, const std::str
   std::vector<Val> stack;
   std::vector<size_t> marks;      // stack size at each MARK
   std::map<uint64_t, Val> memo;   // memo entries stored so far
+  std::map<std::string, std::pair<std::string, int64_t>> storages;  // key -> type, numel
   auto need = [&](uint64_t bytes) {
     if (bytes > end - at) fail("an argument runs past the end of the record");
   };
@@ -191,6 +192,12 @@ void check_pickle(const std::string& b, size_t begin, size_t end, const std::str
     int64_t size = record_size("data/" + key.text);
     if (size < 0) fail("a tensor storage names no data record");
     if (numel.num < 0 || numel.num > size / item) fail("a tensor storage is larger than its data record");
+    // A storage named again (shared by tensors) must be the same storage: LibTorch reuses the
+    // first one it built under that name.
+    auto seen = storages.emplace(key.text, std::make_pair(type.text, numel.num));
+    if (!seen.second && seen.first->second != std::make_pair(type.text, numel.num)) {
+      fail("a tensor storage is declared twice with different types or sizes");
+    }
   };
   while (true) {
     if (at >= end) fail("no STOP opcode");
