@@ -126,20 +126,6 @@ std::string yes_no(const Json& j, const char* key) {
   return j[key].get<bool>() ? "yes" : "no";
 }
 
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
 std::string md_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
@@ -486,7 +472,7 @@ std::string utc_now() {
 
 // Minimal inline markup shared by both outputs: **bold** only.
 std::string html_inline(const std::string& text) {
-  std::string e = html_escape(text), o;
+  std::string e = xml_escape(text), o;
   bool open = false;
   for (size_t i = 0; i < e.size(); ++i) {
     if (e.compare(i, 2, "**") == 0) {
@@ -505,42 +491,42 @@ std::string render_html(const std::string& title, const std::vector<std::string>
                         const std::vector<Section>& sections) {
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
-    << html_escape(title) << "</title>\n<style>\n"
+    << xml_escape(title) << "</title>\n<style>\n"
     << "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\n"
     << "table{border-collapse:collapse;margin:0.8em 0;font-size:13px}\n"
     << "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}\n"
     << "th{background:#f3f3f3}\nfigure{margin:1em 0}\nfigcaption{font-size:13px;color:#555}\n"
     << "figure svg{max-width:100%;height:auto}\ndetails{margin:0.5em 0}\n"
-    << "</style>\n</head>\n<body>\n<h1>" << html_escape(title) << "</h1>\n";
+    << "</style>\n</head>\n<body>\n<h1>" << xml_escape(title) << "</h1>\n";
   for (const std::string& p : intro) o << "<p>" << html_inline(p) << "</p>\n";
   o << "<ul>\n";
   for (const Section& s : sections) {
     std::string id = s.title.substr(0, s.title.find(' '));
-    o << "<li><a href=\"#" << html_escape(id) << "\">" << html_escape(s.title) << "</a></li>\n";
+    o << "<li><a href=\"#" << xml_escape(id) << "\">" << xml_escape(s.title) << "</a></li>\n";
   }
   o << "</ul>\n";
   for (const Section& s : sections) {
     std::string id = s.title.substr(0, s.title.find(' '));
-    o << "<h2 id=\"" << html_escape(id) << "\">" << html_escape(s.title) << "</h2>\n";
+    o << "<h2 id=\"" << xml_escape(id) << "\">" << xml_escape(s.title) << "</h2>\n";
     for (const Block& b : s.blocks) {
       if (b.kind == Block::kText) {
         o << "<p>" << html_inline(b.text) << "</p>\n";
       } else if (b.kind == Block::kFigure) {
         std::string svg = b.svg;
         if (starts_with(svg, "<?xml")) svg = svg.substr(svg.find("?>") + 2);
-        o << "<figure class=\"plot\" id=\"fig-" << html_escape(b.figure_name) << "\">\n" << svg
-          << "<figcaption>" << html_escape(b.text) << "</figcaption>\n</figure>\n";
+        o << "<figure class=\"plot\" id=\"fig-" << xml_escape(b.figure_name) << "\">\n" << svg
+          << "<figcaption>" << xml_escape(b.text) << "</figcaption>\n</figure>\n";
       } else {
         bool long_table = b.table.rows.size() > 20;
         if (long_table) {
           o << "<details><summary>" << b.table.rows.size() << " rows</summary>\n";
         }
         o << "<table>\n<tr>";
-        for (const std::string& h : b.table.head) o << "<th>" << html_escape(h) << "</th>";
+        for (const std::string& h : b.table.head) o << "<th>" << xml_escape(h) << "</th>";
         o << "</tr>\n";
         for (const auto& row : b.table.rows) {
           o << "<tr>";
-          for (const std::string& c : row) o << "<td>" << html_escape(c) << "</td>";
+          for (const std::string& c : row) o << "<td>" << xml_escape(c) << "</td>";
           o << "</tr>\n";
         }
         o << "</table>\n";

@@ -26,6 +26,9 @@ struct PlotPanel {
   std::vector<std::pair<double, std::string>> guides;  // dotted horizontal lines with labels
 };
 
+// Escapes &, <, > and " for XML and HTML text and attributes.
+std::string xml_escape(const std::string& s);
+
 // Renders the panels in a grid of `columns`; `title` and `note` head and foot the figure.
 std::string render_svg(const std::string& title, const std::string& note,
                        const std::vector<PlotPanel>& panels, int columns);
