@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -58,6 +59,7 @@ std::vector<Entry> zip_entries(const std::string& b, const std::string& path) {
   if (disk != 0 || cd_disk != 0 || here != total) fail_input(path, "corrupt zip end record");
   if (cd_offset + cd_size > eocd) fail_input(path, "corrupt zip: central directory out of bounds");
   std::vector<Entry> entries;
+  std::set<std::string> names;
   size_t at = size_t(cd_offset);
   for (uint64_t e = 0; e < total; ++e) {
     if (at + 46 > cd_offset + cd_size || le(b, at, 4) != 0x02014b50) {
@@ -79,7 +81,13 @@ std::vector<Entry> zip_entries(const std::string& b, const std::string& path) {
     }
     const uint64_t data = local + 30 + le(b, size_t(local) + 26, 2) + le(b, size_t(local) + 28, 2);
     if (data + csize > cd_offset) fail_input(path, "corrupt zip: record out of bounds");
-    entries.push_back({b.substr(at + 46, size_t(name_len)), size_t(data), size_t(csize)});
+    std::string name = b.substr(at + 46, size_t(name_len));
+    if (le(b, size_t(local) + 26, 2) != name_len || b.compare(size_t(local) + 30, name_len, name) != 0) {
+      fail_input(path, "corrupt zip: a record's local and central names differ");
+    }
+    // Two records of one name: the checks below would size one and LibTorch might read the other.
+    if (!names.insert(name).second) fail_input(path, "corrupt zip: two records named '" + name + "'");
+    entries.push_back({std::move(name), size_t(data), size_t(csize)});
     at += 46 + name_len + extra_len + comment_len;
   }
   return entries;

@@ -55,3 +55,21 @@ TEST(ArchiveCheck, ValidArchivesPass) {
   bad[cd + 20] = char(0xff), bad[cd + 21] = char(0xff), bad[cd + 22] = char(0xff);
   EXPECT_THROW(ds::check_zip_archive(bad, "bad"), ds::InputError);
 }
+
+TEST(ArchiveCheck, RecordNamesMustBeUniqueAndAgree) {
+  // A record renamed to another's name: the storage check would size one record while
+  // LibTorch's reader may load the other (found by ASan on a bit-flipped key file).
+  const std::string dir = std::string(DS_SOURCE_DIR) + "/test/fuzz/corpus/key/";
+  auto message = [](const std::string& path) {
+    try {
+      ds::check_pickle_archive(ds::read_file(path), path);
+    } catch (const ds::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message(dir + "fixed-duplicate-record-name").find("two records named 'archive/data/1'"),
+            std::string::npos);
+  EXPECT_NE(message(dir + "fixed-central-name-flip").find("local and central names differ"),
+            std::string::npos);
+}
