@@ -1,6 +1,7 @@
 // Training loop over TorchScript modules.
 #include "train.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "distributed.h"
@@ -205,6 +206,49 @@ StepFn cross_entropy_step(torch::jit::Module& model) {
         logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
     return StepOutput{loss / double(shard.global_size), logits};
   };
+}
+
+StepTimes compare_step_seconds(const StepSetup& a, const StepSetup& b, const Dataset& data,
+                               int64_t batch_size, uint64_t order_seed, int64_t steps_each,
+                               int64_t block) {
+  if (distributed()) throw std::logic_error("compare_step_seconds runs in one process");
+  std::vector<int64_t> order = seeded_permutation(data.size(), order_seed);
+  torch::Tensor order_t = torch::from_blob(order.data(), {int64_t(order.size())}, torch::kInt64);
+  const int64_t batches = std::max<int64_t>(1, data.size() / batch_size);
+  auto timed_step = [&](const StepSetup& s, int64_t b) {
+    torch::Tensor idx = order_t.narrow(0, (b % batches) * batch_size,
+                                       std::min(batch_size, data.size()));
+    torch::Tensor x = data.images.index_select(0, idx);
+    torch::Tensor y = data.labels.index_select(0, idx);
+    BatchShard shard{y.size(0), 1.0, y};
+    Stopwatch clock;
+    for (auto* o : s.optimizers) o->zero_grad();
+    StepOutput out = s.step(x, y, shard);
+    out.loss.backward();
+    volatile double loss = out.loss.item<double>();
+    volatile int64_t correct = out.logits.argmax(1).eq(y).sum().item<int64_t>();
+    (void)loss, (void)correct;
+    for (auto* o : s.optimizers) o->step();
+    return clock.seconds();
+  };
+  a.model->train(true);
+  b.model->train(true);
+  std::vector<double> ta, tb;
+  for (int64_t done = 0, round = 0; done < steps_each; done += block, ++round) {
+    const int64_t n = std::min(block, steps_each - done);
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool a_now = (pass == 0) == (round % 2 == 0);
+      for (int64_t i = 0; i < n; ++i) {
+        double t = timed_step(a_now ? a : b, done + i);
+        (a_now ? ta : tb).push_back(t);
+      }
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  return StepTimes{median(ta), median(tb), steps_each};
 }
 
 TrainResult train_model(const TrainConfig& config, const DataSplits& data) {

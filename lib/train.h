@@ -96,6 +96,24 @@ EpochStats run_epoch(torch::jit::Module& model,
 // Cross-entropy step on the model's logits.
 StepFn cross_entropy_step(torch::jit::Module& model);
 
+// A model, its optimizers and its step function, for compare_step_seconds.
+struct StepSetup {
+  torch::jit::Module* model = nullptr;
+  std::vector<torch::optim::Optimizer*> optimizers;
+  StepFn step;
+};
+struct StepTimes {
+  double a_seconds = 0, b_seconds = 0;  // median wall time of one step
+  int64_t steps = 0;                    // steps timed for each setup
+};
+// Times the training steps of two setups (zero_grad, step, backward, loss read back, optimizer
+// steps: the work run_epoch does per batch) on the same batches of a seeded order, in
+// alternating blocks of `block` steps whose order flips every round, so that a shared machine's
+// noise falls on both alike; returns each one's median. One process only. Trains both models.
+StepTimes compare_step_seconds(const StepSetup& a, const StepSetup& b, const Dataset& data,
+                               int64_t batch_size, uint64_t order_seed, int64_t steps_each,
+                               int64_t block = 5);
+
 struct TrainResult {
   torch::jit::Module model;
   std::vector<EpochStats> epochs;

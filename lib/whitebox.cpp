@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "centre_terms.h"
 #include "distributed.h"
 #include "ecc.h"
 #include "realign.h"
@@ -387,6 +388,7 @@ WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::str
   c.accuracy_budget = root.get_fraction("accuracy_budget", c.accuracy_budget, true);
   c.from_scratch = root.get_bool("from_scratch", c.from_scratch);
   c.measure_overhead = root.get_bool("measure_overhead", c.measure_overhead);
+  c.overhead_steps = root.get_positive_int("overhead_steps", c.overhead_steps);
   c.seed = root.get_seed("seed", c.seed);
   c.threads = int(root.get_positive_int("threads", c.threads));
   root.finish();
@@ -409,6 +411,7 @@ Json whitebox_embed_config_to_json(const WhiteboxEmbedConfig& c) {
               {"accuracy_budget", c.accuracy_budget},
               {"from_scratch", c.from_scratch},
               {"measure_overhead", c.measure_overhead},
+              {"overhead_steps", c.overhead_steps},
               {"seed", c.seed},
               {"threads", c.threads}};
 }
@@ -443,6 +446,72 @@ ClassMeans class_mean_centres(torch::jit::Module& model, const WhiteboxKey& key,
 
 }  // namespace
 
+namespace {
+
+// The DeepSigns embedding loss as a step function: cross-entropy + lambda1 * (pull of the
+// carriers' activations to their class centres + bounded separation of the centres + unit norm)
+// + lambda2 * payload BCE on the carriers' centres. `centres` (classes x width, requires grad)
+// are trained beside the model; `scale` divides the activations (see embed_whitebox).
+StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_path,
+                           const WhiteboxKey& key, const WhiteboxEmbedConfig& config,
+                           int64_t num_classes, double scale, torch::Tensor centres,
+                           bool clamp_centres) {
+  auto terms = std::make_shared<CentreTerms>();
+  terms->projection = key.projection.to(torch::kFloat32).contiguous();
+  terms->target_bits = key.bits.to(torch::kFloat32).contiguous();
+  // Shifting each logit by -margin * (2b - 1) makes the BCE push b = 1 bits past +margin and
+  // b = 0 bits below -margin.
+  terms->margin_shift = ((2.0 * terms->target_bits - 1.0) * config.margin).contiguous();
+  terms->carriers = key.carriers;
+  terms->lambda1 = config.lambda1;
+  terms->lambda2 = config.lambda2;
+  const bool pull_mean = config.pull_reduction == "mean";
+  const bool pull_carriers_only = config.pull_classes == "carriers";
+  torch::Tensor is_carrier = torch::zeros({num_classes}, torch::kBool);
+  for (int64_t c : key.carriers) is_carrier[c] = true;
+  const std::string layer = key.layer;
+  // Few ops: on the MLP a step is ~10 ms and every extra op costs ~10 us. The pull touches only
+  // the rows it weighs (the carriers' samples: about one in ten); the centre-only terms are
+  // one hand-differentiated function (centre_terms.h).
+  return [=, &model](const torch::Tensor& x, const torch::Tensor& y, const BatchShard& shard) {
+    if (clamp_centres) {
+      torch::NoGradGuard no_grad;
+      centres.clamp_min_(0.0);
+    }
+    auto taps = call_taps(model, x, model_path);
+    torch::Tensor logits = taps.at("logits");
+    torch::Tensor f = taps.at(layer).flatten(1);
+    torch::Tensor labels = y;
+    if (pull_carriers_only) {
+      torch::Tensor rows = is_carrier.index_select(0, y).nonzero().squeeze(1);
+      f = f.index_select(0, rows);
+      labels = y.index_select(0, rows);
+    }
+    torch::Tensor pull =
+        (0.5 * config.lambda1 / (pull_mean ? double(shard.global_size) : 1.0)) *
+        torch::mse_loss(f / scale, centres.index_select(0, labels), at::Reduction::Sum);
+    // Separation is paid per sample (this process's), the payload once per carrier in the
+    // global batch (see BatchShard).
+    auto class_counts = [num_classes](const torch::Tensor& labels) {
+      std::vector<double> counts(size_t(num_classes), 0.0);
+      torch::Tensor l = labels.contiguous();
+      const int64_t* p = l.data_ptr<int64_t>();
+      for (int64_t i = 0; i < l.numel(); ++i) counts[size_t(p[i])] += 1.0;
+      return counts;
+    };
+    torch::Tensor rest = centre_terms(*terms, centres, class_counts(y),
+                                      class_counts(shard.global_labels),
+                                      double(shard.global_size), shard.share);
+    torch::Tensor loss0 =
+        torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+        double(shard.global_size);
+    return StepOutput{loss0 + pull + rest, logits};
+  };
+}
+
+}  // namespace
+
 WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string& model_path,
                                    const WhiteboxKey& key, const DataSplits& data,
                                    const WhiteboxEmbedConfig& config) {
@@ -451,18 +520,6 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
   r.accuracy_before = evaluate_accuracy(model, data.test, 1000);
   spdlog::info("before embedding: test accuracy {:.4f}, BER {:.3f} on the triggers",
                r.accuracy_before, r.ber_before);
-
-  if (config.measure_overhead) {
-    // One plain fine-tuning epoch on a copy, same data, batch and optimizer: the reference for
-    // the embedding overhead.
-    torch::jit::Module copy = clone_model(model);
-    seed_training_generator(mix_seed(config.seed, 2));
-    auto opt = make_optimizer(config.optimizer, trainable_parameters(copy));
-    r.plain_epoch_seconds = run_epoch(copy, {opt.get()}, data.train, config.batch_size,
-                                      mix_seed(config.seed, 100), cross_entropy_step(copy),
-                                      "plain fine-tuning epoch")
-                                .seconds;
-  }
 
   Stopwatch init_clock;
   // The centre terms assume centres near unit norm, but a trained layer's activations are far
@@ -489,57 +546,9 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
   seed_training_generator(mix_seed(config.seed, 2));
   auto model_opt = make_optimizer(config.optimizer, trainable_parameters(model));
   torch::optim::Adam centre_opt({centres}, torch::optim::AdamOptions(config.centre_lr));
-
-  const torch::Tensor projection = key.projection;
-  const torch::Tensor target_bits = key.bits.to(torch::kFloat32);
-  // Shifting each logit by -margin * (2b - 1) makes the BCE push b = 1 bits past +margin and
-  // b = 0 bits below -margin.
-  const torch::Tensor margin_shift = (2.0 * target_bits - 1.0) * config.margin;
-  const torch::Tensor carriers = torch::tensor(key.carriers, torch::kInt64);
   const int64_t num_classes = data.train.num_classes;
-  const bool pull_mean = config.pull_reduction == "mean";
-  const bool pull_carriers_only = config.pull_classes == "carriers";
-  torch::Tensor is_carrier = torch::zeros({num_classes}, torch::kFloat32);
-  for (int64_t c : key.carriers) is_carrier[c] = 1.0f;
-  const torch::Tensor self_mask = 3.0 * torch::eye(num_classes, torch::kFloat32);
-  // Few, fused ops: on the MLP a step is ~10 ms and every extra op costs ~10 us.
-  StepFn step = [&](const torch::Tensor& x, const torch::Tensor& y, const BatchShard& shard) {
-    if (clamp_centres) {
-      torch::NoGradGuard no_grad;
-      centres.clamp_min_(0.0);
-    }
-    auto taps = call_taps(model, x, model_path);
-    torch::Tensor logits = taps.at("logits");
-    torch::Tensor f = taps.at(key.layer).flatten(1) / scale;
-    torch::Tensor loss0 =
-        torch::nn::functional::cross_entropy(
-            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
-        double(shard.global_size);
-    // loss1: pull activations to their class centres (see pull_reduction, pull_classes), push
-    // each centre from its nearest other centre (cosine, bounded in [0, 1]), keep centres near
-    // unit norm.
-    torch::Tensor sq = (f - centres.index_select(0, y)).pow(2).sum(1);
-    if (pull_carriers_only) sq = sq * is_carrier.index_select(0, y);
-    torch::Tensor pull = 0.5 * sq.sum();
-    if (pull_mean) pull = pull / double(shard.global_size);
-    torch::Tensor unit = torch::nn::functional::normalize(
-        centres, torch::nn::functional::NormalizeFuncOptions().dim(1));
-    torch::Tensor nearest = std::get<0>((torch::matmul(unit, unit.t()) - self_mask).max(1));
-    torch::Tensor separation =
-        nearest.clamp_min(0).index_select(0, y).sum() / double(shard.global_size);
-    torch::Tensor norm = (1.0 - centres.pow(2).sum(1)).abs().sum() * shard.share;
-    // loss2: the payload BCE of every carrier present in the batch, in one fused call.
-    torch::Tensor present = torch::bincount(shard.global_labels, {}, num_classes)
-                                .index_select(0, carriers)
-                                .gt(0)
-                                .to(torch::kFloat32);
-    torch::Tensor loss2 = torch::binary_cross_entropy_with_logits(
-        torch::matmul(centres.index_select(0, carriers), projection) - margin_shift, target_bits,
-        present.unsqueeze(1).expand_as(target_bits), {}, at::Reduction::Sum);
-    return StepOutput{loss0 + config.lambda1 * (pull + separation + norm) +
-                          (config.lambda2 * shard.share) * loss2,
-                      logits};
-  };
+  StepFn step = whitebox_embed_step(model, model_path, key, config, num_classes, scale, centres,
+                                    clamp_centres);
 
   for (int64_t e = 0; e < config.max_epochs; ++e) {
     std::string label = "embed epoch " + std::to_string(e + 1) + "/" +
@@ -562,6 +571,34 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
     }
   }
   if (r.stop_reason.empty()) r.stop_reason = "max_epochs";
+
+  if (config.measure_overhead && !distributed()) {
+    // The embedding's cost over plain fine-tuning, per step: copies of the marked model (and of
+    // the centres) take plain and embedding steps on the same batches, alternately, so that
+    // the machine's noise falls on both alike. The marked model is not touched.
+    torch::jit::Module plain_model = clone_model(model);
+    torch::jit::Module embed_model = clone_model(model);
+    torch::Tensor centres_copy = centres.detach().clone().requires_grad_(true);
+    auto plain_opt = make_optimizer(config.optimizer, trainable_parameters(plain_model));
+    auto embed_opt = make_optimizer(config.optimizer, trainable_parameters(embed_model));
+    torch::optim::Adam centre_copy_opt({centres_copy},
+                                       torch::optim::AdamOptions(config.centre_lr));
+    StepSetup plain{&plain_model, {plain_opt.get()}, cross_entropy_step(plain_model)};
+    StepSetup marked{&embed_model, {embed_opt.get(), &centre_copy_opt},
+                     whitebox_embed_step(embed_model, model_path, key, config, num_classes,
+                                         scale, centres_copy, clamp_centres)};
+    const int64_t steps = std::max<int64_t>(
+        10, std::min<int64_t>(config.overhead_steps, data.train.size() / config.batch_size));
+    StepTimes t = compare_step_seconds(plain, marked, data.train, config.batch_size,
+                                       mix_seed(config.seed, 4), steps);
+    r.plain_step_seconds = t.a_seconds;
+    r.embed_step_seconds = t.b_seconds;
+    r.timed_steps = t.steps;
+    spdlog::info("step time: plain fine-tuning {:.2f} ms, embedding {:.2f} ms ({:+.1f}%, median "
+                 "of {} interleaved steps each)",
+                 1e3 * t.a_seconds, 1e3 * t.b_seconds, 100.0 * (t.b_seconds / t.a_seconds - 1.0),
+                 t.steps);
+  }
   model.eval();
   return r;
 }

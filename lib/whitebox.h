@@ -105,7 +105,10 @@ struct WhiteboxEmbedConfig {
   int64_t batch_size = 128;
   double accuracy_budget = 0.003;  // largest test-accuracy drop accepted, as a fraction
   bool from_scratch = false;       // re-initialise the weights first (zoo models; see embed job)
-  bool measure_overhead = true;    // time one plain fine-tuning epoch for comparison
+  // After embedding, time plain fine-tuning steps against embedding steps on copies of the
+  // marked model, interleaved, `overhead_steps` of each (one process only).
+  bool measure_overhead = true;
+  int64_t overhead_steps = 100;
   uint64_t seed = 1;
   int threads = 1;
 };
@@ -119,7 +122,10 @@ struct WhiteboxEmbedResult {
   double ber_before = 0, ber_after = 0;
   double accuracy_before = 0, accuracy_after = 0;
   double centre_init_seconds = 0;
-  double plain_epoch_seconds = -1;  // -1 when not measured
+  // Median step times of plain fine-tuning and of embedding, timed alternately on the same
+  // batches (-1: not measured).
+  double plain_step_seconds = -1, embed_step_seconds = -1;
+  int64_t timed_steps = 0;
   std::vector<EpochStats> epoch_stats;
   std::vector<double> epoch_ber;
 };

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "centre_terms.h"
 #include "errors.h"
 #include "files.h"
 #include "keys.h"
@@ -177,3 +178,76 @@ TEST(Embedding, ReachesZeroBerAndKeepsTheModelShape) {
 }
 
 }  // namespace
+
+namespace centre_terms_check {
+
+// The embedding loss's centre-only terms as autograd would compute them (the formulation the
+// hand-written gradient replaces).
+torch::Tensor reference(const ds::CentreTerms& t, const torch::Tensor& centres,
+                        const std::vector<double>& counts, const std::vector<double>& global,
+                        double global_size, double share) {
+  const int64_t K = centres.size(0);
+  torch::Tensor n = torch::tensor(counts, torch::kFloat64);
+  torch::Tensor unit = torch::nn::functional::normalize(
+      centres, torch::nn::functional::NormalizeFuncOptions().dim(1));
+  torch::Tensor nearest = std::get<0>(
+      (torch::matmul(unit, unit.t()) - 3.0 * torch::eye(K, torch::kFloat64)).max(1));
+  torch::Tensor separation = (nearest.clamp_min(0) * n).sum() / global_size;
+  torch::Tensor norm = (1.0 - centres.pow(2).sum(1)).abs().sum() * share;
+  torch::Tensor carriers = torch::tensor(t.carriers, torch::kInt64);
+  torch::Tensor present =
+      torch::tensor(global, torch::kFloat64).index_select(0, carriers).gt(0).to(torch::kFloat64);
+  torch::Tensor bits = t.target_bits.to(torch::kFloat64);
+  torch::Tensor payload = torch::binary_cross_entropy_with_logits(
+      torch::matmul(centres.index_select(0, carriers), t.projection.to(torch::kFloat64)) -
+          t.margin_shift.to(torch::kFloat64),
+      bits, present.unsqueeze(1).expand_as(bits), {}, at::Reduction::Sum);
+  return t.lambda1 * (separation + norm) + t.lambda2 * share * payload;
+}
+
+TEST(CentreTerms, ValueAndGradientMatchAutograd) {
+  torch::manual_seed(5);
+  const int64_t K = 10, D = 48, N = 16;
+  ds::CentreTerms t;
+  t.projection = torch::randn({D, N});
+  t.target_bits = torch::randint(0, 2, {3, N}).to(torch::kFloat32);
+  t.margin_shift = (2.0 * t.target_bits - 1.0) * 1.5;
+  t.carriers = {1, 4, 7};
+  t.lambda1 = 0.05;
+  t.lambda2 = 0.3;
+  // This process's share of a global batch of 256: class 4 is absent from the whole batch (its
+  // payload term must not count), class 7 only from this process's samples (it must).
+  std::vector<double> counts = {12, 9, 14, 13, 0, 11, 16, 0, 13, 20};
+  std::vector<double> global = {24, 20, 26, 27, 0, 23, 30, 22, 29, 55};
+  for (double share : {1.0, 0.5}) {
+    torch::Tensor base = torch::rand({K, D}) * 0.3;
+    torch::Tensor ours_in = base.clone().requires_grad_(true);
+    torch::Tensor ref_in = base.to(torch::kFloat64).requires_grad_(true);
+    torch::Tensor ours = ds::centre_terms(t, ours_in, counts, global, 256.0, share);
+    torch::Tensor ref = reference(t, ref_in, counts, global, 256.0, share);
+    (ours * 2.0).backward();
+    (ref * 2.0).backward();
+    EXPECT_NEAR(ours.item<double>(), ref.item<double>(), 1e-5 * std::abs(ref.item<double>()));
+    double max_diff = (ours_in.grad().to(torch::kFloat64) - ref_in.grad()).abs().max().item<double>();
+    double scale = ref_in.grad().abs().max().item<double>();
+    EXPECT_GT(scale, 0.0);
+    EXPECT_LT(max_diff, 1e-5 * scale) << "share " << share;
+    EXPECT_TRUE(ours_in.grad().isfinite().all().item<bool>());
+  }
+}
+
+TEST(CentreTerms, AbsentCarrierPaysNothing) {
+  ds::CentreTerms t;
+  t.projection = torch::randn({8, 4});
+  t.target_bits = torch::ones({1, 4});
+  t.margin_shift = torch::zeros({1, 4});
+  t.carriers = {0};
+  t.lambda1 = 0.0;
+  t.lambda2 = 1.0;
+  torch::Tensor c = torch::rand({2, 8});
+  EXPECT_EQ(ds::centre_terms(t, c, {0, 5}, {0, 5}, 5.0, 1.0).item<double>(), 0.0);
+  EXPECT_GT(ds::centre_terms(t, c, {1, 4}, {1, 4}, 5.0, 1.0).item<double>(), 0.0);
+  EXPECT_GT(ds::centre_terms(t, c, {0, 5}, {1, 9}, 10.0, 0.5).item<double>(), 0.0);
+}
+
+}  // namespace centre_terms_check
