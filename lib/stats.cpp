@@ -1,4 +1,4 @@
-// Exact binomial tails by log-sum-exp over lgamma terms.
+// Exact binomial tails by log-sum-exp over lgamma terms; the normal tail via erfc.
 #include "stats.h"
 
 #include <algorithm>
@@ -32,6 +32,16 @@ double log_sum_pmf(int64_t n, int64_t lo, int64_t hi, double p) {
 }
 
 }  // namespace
+
+double log10_normal_upper_tail(double z) {
+  if (std::isnan(z)) throw std::invalid_argument("normal tail: z is not a number");
+  if (z <= 35.0) return std::log10(0.5 * std::erfc(z / std::sqrt(2.0)));
+  // Q(z) = phi(z) / z * (1 - 1/z^2 + 3/z^4 - 15/z^6 + ...); at z > 35 six terms are exact to
+  // double precision.
+  const double r = 1.0 / (z * z);
+  const double series = 1 - r * (1 - 3 * r * (1 - 5 * r * (1 - 7 * r * (1 - 9 * r))));
+  return (-0.5 * z * z - std::log(z * std::sqrt(2.0 * M_PI)) + std::log(series)) / std::log(10.0);
+}
 
 double log10_binomial_upper_tail(int64_t n, int64_t k, double p) {
   return log_sum_pmf(n, k, n, p) / std::log(10.0);

@@ -82,6 +82,11 @@ Json verify_parts(torch::jit::Module* model, const std::string& model_path, cons
                               {"ber", e.ber},
                               {"p_value", e.p_value},
                               {"log10_p_value", e.log10_p_value},
+                              {"tests",
+                               {{"binomial", {{"log10_p_value", e.binomial_log10_p}}},
+                                {"correlation",
+                                 {{"z", e.correlation_z},
+                                  {"log10_p_value", e.correlation_log10_p}}}}},
                               {"extracted_bits", bits}};
     if (!e.alignment.is_null()) r["whitebox"]["alignment"] = e.alignment;
     if (!e.ecc.is_null()) r["whitebox"]["ecc"] = e.ecc;

@@ -295,11 +295,15 @@ torch::Tensor carrier_means(torch::jit::Module& model, const WhiteboxKey& key,
   return torch::stack(means);
 }
 
+// The verdict's p-value from the reading's two tests, `tests` tried in all (Bonferroni).
+void set_p_value(WhiteboxExtraction& e, int tests) {
+  e.log10_p_value = std::min(0.0, std::min(e.binomial_log10_p, e.correlation_log10_p) +
+                                      std::log10(double(tests)));
+  e.p_value = std::pow(10.0, e.log10_p_value);
+}
+
 }  // namespace
 
-namespace {
-
-// Bits, errors and binomial tail of one reading of the carrier means.
 WhiteboxExtraction score_projections(const WhiteboxKey& key, const torch::Tensor& means) {
   WhiteboxExtraction e;
   e.projections = torch::matmul(means, key.projection);
@@ -307,10 +311,21 @@ WhiteboxExtraction score_projections(const WhiteboxKey& key, const torch::Tensor
   e.total = key.total_bits();
   e.errors = e.bits.ne(key.bits).sum().item<int64_t>();
   e.ber = double(e.errors) / double(e.total);
-  e.log10_p_value = log10_binomial_upper_tail(e.total, e.total - e.errors, 0.5);
-  e.p_value = binomial_upper_tail(e.total, e.total - e.errors, 0.5);
+  e.binomial_log10_p = log10_binomial_upper_tail(e.total, e.total - e.errors, 0.5);
+  // sum_c,i s_ci mu_c . A_i = sum_i v_i . A_i with v_i = sum_c s_ci mu_c: under the null a sum
+  // of independent N(0, |v_i|^2) terms (columns of A are independent; carriers share them).
+  torch::Tensor signs = 2.0 * key.bits.to(torch::kFloat64) - 1.0;
+  torch::Tensor mu = means.to(torch::kFloat64);
+  const double signed_sum =
+      (signs * torch::matmul(mu, key.projection.to(torch::kFloat64))).sum().item<double>();
+  const double null_var = torch::matmul(signs.t(), mu).pow(2).sum().item<double>();
+  e.correlation_z = null_var > 0 ? signed_sum / std::sqrt(null_var) : 0.0;
+  e.correlation_log10_p = log10_normal_upper_tail(e.correlation_z);
+  set_p_value(e, 2);
   return e;
 }
+
+namespace {
 
 // True when the model has the key's layer at the key's width (fixed-order reading possible).
 bool has_key_layer(torch::jit::Module& model, const WhiteboxKey& key, const std::string& path) {
@@ -333,8 +348,8 @@ WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey
   } else {
     // Two readings: realigned, and (when the model has the key's layer at its width) the fixed
     // unit order. Reordered layers need the first; weights drifted by training are sometimes
-    // read better by the second. Ownership rests on the better one, its p-value doubled
-    // (Bonferroni), so that trying both cannot raise the false-claim probability.
+    // read better by the second. Ownership rests on the better one, with all four tests
+    // counted (Bonferroni), so that trying both cannot raise the false-claim probability.
     Alignment alignment = align_to_reference(model, key.profile_inputs, key.profile, model_path);
     c10::InferenceMode guard;
     WhiteboxExtraction aligned = score_projections(key, carrier_means(model, key, model_path, &alignment));
@@ -349,8 +364,7 @@ WhiteboxExtraction extract_whitebox(torch::jit::Module& model, const WhiteboxKey
     e.alignment["realigned"] = Json{{"ber", aligned.ber}, {"p_value", aligned.p_value}};
     if (fixed) {
       e.alignment["fixed_order"] = Json{{"ber", fixed->ber}, {"p_value", fixed->p_value}};
-      e.log10_p_value = std::min(0.0, e.log10_p_value + std::log10(2.0));
-      e.p_value = std::min(1.0, 2.0 * e.p_value);
+      set_p_value(e, 4);
     }
     e.alignment["reading"] = use_fixed ? "fixed_order" : "realigned";
   }

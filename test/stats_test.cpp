@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 TEST(Binomial, UpperTailGoldenValues) {
   EXPECT_NEAR(ds::binomial_upper_tail(64, 64, 0.5) / 5.421010862427522e-20, 1.0, 1e-12);
   EXPECT_NEAR(ds::binomial_upper_tail(64, 60, 0.5) / 3.681522317902641e-14, 1.0, 1e-10);
@@ -19,6 +21,18 @@ TEST(Binomial, ExtremeTailsDoNotUnderflowToAWrongAnswer) {
   EXPECT_NEAR(ds::log10_binomial_upper_tail(2048, 1400, 0.5), -62.83895866025523, 1e-8);
   EXPECT_EQ(ds::binomial_upper_tail(2048, 2048, 0.5), 0.0);
   EXPECT_GT(ds::binomial_upper_tail(2048, 1400, 0.5), 0.0);
+}
+
+TEST(Normal, UpperTailGoldenValues) {
+  EXPECT_NEAR(ds::log10_normal_upper_tail(0.0), -0.3010299956639812, 1e-14);
+  EXPECT_NEAR(ds::log10_normal_upper_tail(1.959963984540054), -1.602059991327962, 1e-12);
+  EXPECT_NEAR(ds::log10_normal_upper_tail(5.0), -6.542645672390654, 1e-11);
+  EXPECT_NEAR(ds::log10_normal_upper_tail(-1.959963984540054), std::log10(0.975), 1e-12);
+  // Far below the smallest double (Q(40) = 3.7e-350), continuous across the series' start.
+  EXPECT_NEAR(ds::log10_normal_upper_tail(40.0), -349.4370064593458, 1e-9);
+  EXPECT_NEAR(ds::log10_normal_upper_tail(100.0), -2173.8715428690343, 1e-8);
+  EXPECT_NEAR(ds::log10_normal_upper_tail(35.0), ds::log10_normal_upper_tail(35.0 + 1e-9), 1e-6);
+  EXPECT_LT(ds::log10_normal_upper_tail(35.0 + 1e-9), ds::log10_normal_upper_tail(35.0));
 }
 
 TEST(Binomial, LowerTailMatchesComplement) {

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "centre_terms.h"
+#include "stats.h"
 #include "errors.h"
 #include "files.h"
 #include "keys.h"
@@ -251,3 +252,60 @@ TEST(CentreTerms, AbsentCarrierPaysNothing) {
 }
 
 }  // namespace centre_terms_check
+
+namespace correlation_check {
+
+// Under the null (A independent of the model), the correlation statistic is N(0, 1) for any
+// mean activations, also for two carriers whose means are nearly the same vector (the case
+// where their bits are far from independent).
+TEST(Extraction, CorrelationStatisticIsStandardNormalUnderTheNull) {
+  torch::manual_seed(11);
+  ds::WhiteboxKey key;
+  key.layer_width = 64;
+  key.carriers = {0, 1};
+  key.bits = torch::randint(0, 2, {2, 32}, torch::kInt64);
+  torch::Tensor mu = torch::rand({1, 64}) * 3.0;  // non-negative, like ReLU activations
+  torch::Tensor means = torch::cat({mu, mu + 0.05 * torch::rand({1, 64})});
+  const int draws = 4000;
+  std::vector<double> z;
+  int above = 0;
+  for (int d = 0; d < draws; ++d) {
+    key.projection = torch::randn({64, 32});
+    ds::WhiteboxExtraction e = ds::score_projections(key, means);
+    z.push_back(e.correlation_z);
+    if (e.correlation_log10_p <= std::log10(0.05)) ++above;
+  }
+  double mean = 0, var = 0;
+  for (double v : z) mean += v / draws;
+  for (double v : z) var += (v - mean) * (v - mean) / (draws - 1);
+  EXPECT_NEAR(mean, 0.0, 0.07);
+  EXPECT_NEAR(std::sqrt(var), 1.0, 0.05);
+  EXPECT_NEAR(double(above) / draws, 0.05, 0.012);
+}
+
+TEST(Extraction, BothTestsAndTheirCorrection) {
+  torch::manual_seed(12);
+  ds::WhiteboxKey key;
+  key.layer_width = 1024;
+  key.carriers = {3};
+  key.projection = torch::randn({1024, 64});
+  key.bits = torch::randint(0, 2, {1, 64}, torch::kInt64);
+  // The matched filter: means along sum_i s_i A_i project to about +-1024 on each bit's side,
+  // with cross-talk noise of about 250.
+  torch::Tensor signs = 2.0 * key.bits.to(torch::kFloat32) - 1.0;
+  torch::Tensor means = torch::matmul(signs, key.projection.t());
+  ds::WhiteboxExtraction e = ds::score_projections(key, means);
+  EXPECT_LE(e.errors, 2);
+  EXPECT_NEAR(e.binomial_log10_p, ds::log10_binomial_upper_tail(64, 64 - e.errors, 0.5), 1e-12);
+  EXPECT_GT(e.correlation_z, 20.0);
+  EXPECT_LT(e.correlation_log10_p, e.binomial_log10_p);
+  // p = min of the two tests' p-values, times 2 tests.
+  EXPECT_NEAR(e.log10_p_value,
+              std::min(e.binomial_log10_p, e.correlation_log10_p) + std::log10(2.0), 1e-12);
+  // Zero activations carry no evidence either way.
+  ds::WhiteboxExtraction none = ds::score_projections(key, torch::zeros({1, 1024}));
+  EXPECT_EQ(none.correlation_z, 0.0);
+  EXPECT_DOUBLE_EQ(none.p_value, 1.0);
+}
+
+}  // namespace correlation_check
