@@ -52,6 +52,7 @@ ifeq ($(PROFILE),small)
   INTEGRITY_SEEDS ?= 2 3 4
   INTEGRITY_EPOCHS ?= 2
   CAPACITY_BITS ?= 16 64 256
+  EMBED_EPOCHS ?= 5
   SWEEP ?= configs/sweep-quick.json
 else ifeq ($(PROFILE),full)
   ARCHS ?= $(FULL_ARCHS)
@@ -59,6 +60,7 @@ else ifeq ($(PROFILE),full)
   INTEGRITY_SEEDS ?= 2 3 4 5 6 7 8 9 10 11
   INTEGRITY_EPOCHS ?=
   CAPACITY_BITS ?= 16 32 64 128 256 512
+  EMBED_EPOCHS ?=
   SWEEP ?= configs/sweep-attacks.json
 else
   $(error PROFILE must be small or full)
@@ -125,7 +127,7 @@ $(RUN)/cfg/keys-wb-b%.json: configs/keys-whitebox.json $(RUN)/data.json
 
 $(RUN)/cfg/embed-%.json: configs/embed-%.json $(RUN)/data.json
 	@mkdir -p $(@D)
-	$(CFG) $< $@ data=@$(RUN)/data.json
+	$(CFG) $< $@ data=@$(RUN)/data.json $(if $(filter whitebox,$*),$(if $(EMBED_EPOCHS),max_epochs=$(EMBED_EPOCHS)))
 
 $(RUN)/cfg/sweep.json: $(SWEEP) $(RUN)/data.json
 	@mkdir -p $(@D)
