@@ -107,17 +107,19 @@ TEST(Signing, EveryBitFlipOfAKeyFileIsRefused) {
   ds::sign_key(key, ds::read_owner_secret(dir.file("owner")));
   ds::write_key(key, dir.file("k.key"));
   const std::string bytes = ds::read_file(dir.file("k.key"));
-  // Every byte, one bit each (cycling through the 8 bit positions).
+  // Every bit of every byte, one at a time.
   int refused = 0, tried = 0;
   for (size_t i = 0; i < bytes.size(); ++i) {
-    std::string flipped = bytes;
-    flipped[i] = char(flipped[i] ^ (1 << (i % 8)));
-    write_text(dir.file("f.key"), flipped);
-    ++tried;
-    try {
-      ds::read_key(dir.file("f.key"));
-    } catch (const ds::InputError&) {
-      ++refused;
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string flipped = bytes;
+      flipped[i] = char(flipped[i] ^ (1 << bit));
+      write_text(dir.file("f.key"), flipped);
+      ++tried;
+      try {
+        ds::read_key(dir.file("f.key"));
+      } catch (const ds::InputError&) {
+        ++refused;
+      }
     }
   }
   EXPECT_EQ(refused, tried) << "of " << bytes.size() << " bytes";
