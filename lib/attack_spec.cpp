@@ -98,6 +98,7 @@ AttackSpec parse_attack_spec(const Json& json, const std::string& file) {
     f.optimizer = parse_training_optimizer(root, sgd);
     f.epochs = root.get_positive_int("epochs", f.epochs);
     f.batch_size = root.get_positive_int("batch_size", f.batch_size);
+    f.rebalance = root.get_bool("rebalance", f.rebalance);
   } else if (k == "distill") {
     DistillSpec& d = s.distill;
     if (root.has("student")) {
@@ -200,6 +201,7 @@ AttackResult apply_attack(const AttackSpec& spec, const LoadedModel& model,
     AttackTraining t = finetune_model(model.module, spec.finetune, *attacker, spec.seed);
     r.model = t.model;
     r.details["last_layer"] = last_dense_layer(t.model);
+    r.details["rebalanced"] = spec.finetune.rebalance;
     r.details["epochs"] = Json::array();
     for (const auto& e : t.epochs) r.details["epochs"].push_back(epoch_stats_to_json(e));
   } else if (k == "distill") {

@@ -10,6 +10,7 @@
 
 #include "distributed.h"
 #include "errors.h"
+#include "harden.h"
 #include "model_io.h"
 #include "runtime.h"
 
@@ -278,6 +279,11 @@ AttackTraining finetune_model(const torch::jit::Module& model, const FinetuneSpe
                               const Dataset& attacker_data, uint64_t seed) {
   if (attacker_data.size() == 0) throw InputError("fine-tuning needs attacker data");
   AttackTraining r{clone_model(model), {}};
+  if (spec.rebalance) {
+    for (const auto& [layer, factor] : rebalance_scales(r.model)) {
+      spdlog::info("rebalanced {} by {:.4g}", layer, factor);
+    }
+  }
   std::string last = last_dense_layer(r.model);
   torch::Tensor w = param(r.model, last + ".weight");
   torch::Tensor b = has_param(r.model, last + ".bias") ? param(r.model, last + ".bias")

@@ -63,6 +63,8 @@ struct FinetuneSpec {
   OptimizerSpec optimizer;
   int64_t epochs = 1;
   int64_t batch_size = 64;
+  // First undo any scale hardening (rebalance_scales in harden.h): the adaptive thief.
+  bool rebalance = false;
 };
 struct AttackTraining {
   torch::jit::Module model;

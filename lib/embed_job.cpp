@@ -188,6 +188,9 @@ Json run_whitebox_embed(const EmbedJob& job, const Json& json) {
   report["test_accuracy_before"] = r.accuracy_before;
   report["test_accuracy"] = r.accuracy_after;
   report["accuracy_drop"] = r.accuracy_before - r.accuracy_after;
+  if (r.accuracy_before_hardening >= 0) {
+    report["test_accuracy_before_hardening"] = r.accuracy_before_hardening;
+  }
   report["ber_before"] = r.ber_before;
   report["ber"] = r.ber_after;
   const WhiteboxKey& wk = *key.whitebox;

@@ -396,6 +396,12 @@ WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::str
   c.centre_init = wb.get_choice("centre_init", c.centre_init, {"class_mean", "uniform"});
   c.pull_reduction = wb.get_choice("pull_reduction", c.pull_reduction, {"mean", "sum"});
   c.pull_classes = wb.get_choice("pull_classes", c.pull_classes, {"all", "carriers"});
+  ConfigObject harden = wb.get_object("harden");
+  c.harden.weight_gain = harden.get_number("weight_gain", c.harden.weight_gain);
+  if (!(c.harden.weight_gain > 0)) harden.fail("weight_gain", "must be positive");
+  c.harden.input_gain = harden.get_number("input_gain", c.harden.input_gain);
+  if (!(c.harden.input_gain > 0)) harden.fail("input_gain", "must be positive");
+  harden.finish();
   wb.finish();
   c.max_epochs = root.get_positive_int("max_epochs", c.max_epochs);
   c.batch_size = root.get_positive_int("batch_size", c.batch_size);
@@ -419,7 +425,9 @@ Json whitebox_embed_config_to_json(const WhiteboxEmbedConfig& c) {
                 {"margin", c.margin},
                 {"centre_init", c.centre_init},
                 {"pull_reduction", c.pull_reduction},
-                {"pull_classes", c.pull_classes}}},
+                {"pull_classes", c.pull_classes},
+                {"harden",
+                 {{"weight_gain", c.harden.weight_gain}, {"input_gain", c.harden.input_gain}}}}},
               {"max_epochs", c.max_epochs},
               {"batch_size", c.batch_size},
               {"accuracy_budget", c.accuracy_budget},
@@ -614,6 +622,16 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
                  t.steps);
   }
   model.eval();
+  if (config.harden.enabled()) {
+    torch::Tensor probe = data.test.images.narrow(0, 0, std::min<int64_t>(256, data.test.size()));
+    harden_layer(model, key.layer, config.harden, probe);
+    r.accuracy_before_hardening = r.accuracy_after;
+    r.accuracy_after = evaluate_accuracy(model, data.test, 1000);
+    r.ber_after = extract_whitebox(model, key, model_path, false).ber;
+    spdlog::info("hardened {} (weights x{}, input x{}): test acc {:.4f}, BER {:.4f}", key.layer,
+                 config.harden.weight_gain, config.harden.input_gain, r.accuracy_after,
+                 r.ber_after);
+  }
   return r;
 }
 

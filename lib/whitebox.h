@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "data.h"
+#include "harden.h"
 #include "keys.h"
 #include "train.h"
 
@@ -114,6 +115,9 @@ struct WhiteboxEmbedConfig {
   // the "carriers" (the only centres extraction reads; the other classes' features are left
   // alone, which costs less accuracy).
   std::string pull_classes = "carriers";
+  // After embedding, rescale the marked layer so that a thief's Adam fine-tuning barely moves
+  // it (see harden.h); the model's function and the mark's reading do not change.
+  HardenSpec harden;
   int64_t max_epochs = 5;
   int64_t batch_size = 128;
   double accuracy_budget = 0.003;  // largest test-accuracy drop accepted, as a fraction
@@ -134,6 +138,7 @@ struct WhiteboxEmbedResult {
   std::string stop_reason;  // "converged" or "max_epochs"
   double ber_before = 0, ber_after = 0;
   double accuracy_before = 0, accuracy_after = 0;
+  double accuracy_before_hardening = -1;  // -1: no hardening
   double centre_init_seconds = 0;
   // Median step times of plain fine-tuning and of embedding, timed alternately on the same
   // batches (-1: not measured).

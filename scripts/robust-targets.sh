@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 OUT=${1:-runs/robust}
 TARGETS=${TARGETS:-runs/targets}
 ARCHS=${ARCHS:-"mlp cnn"}
-EMBED=${EMBED:-configs/embed-whitebox.json}  # or configs/embed-whitebox-robust.json (margin)
+EMBED=${EMBED:-configs/embed-whitebox.json}  # or configs/embed-whitebox-robust.json (margin),
+# configs/embed-whitebox-hardened.json (margin + scale hardening)
 B=build/bin
 py=/usr/bin/python3
 mkdir -p "$OUT" "$TARGETS"
