@@ -396,6 +396,8 @@ WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::str
   c.centre_init = wb.get_choice("centre_init", c.centre_init, {"class_mean", "uniform"});
   c.pull_reduction = wb.get_choice("pull_reduction", c.pull_reduction, {"mean", "sum"});
   c.pull_classes = wb.get_choice("pull_classes", c.pull_classes, {"all", "carriers"});
+  c.pull_noise = wb.get_number("pull_noise", c.pull_noise);
+  if (c.pull_noise < 0) wb.fail("pull_noise", "must be >= 0");
   ConfigObject harden = wb.get_object("harden");
   c.harden.weight_gain = harden.get_number("weight_gain", c.harden.weight_gain);
   if (!(c.harden.weight_gain > 0)) harden.fail("weight_gain", "must be positive");
@@ -426,6 +428,7 @@ Json whitebox_embed_config_to_json(const WhiteboxEmbedConfig& c) {
                 {"centre_init", c.centre_init},
                 {"pull_reduction", c.pull_reduction},
                 {"pull_classes", c.pull_classes},
+                {"pull_noise", c.pull_noise},
                 {"harden",
                  {{"weight_gain", c.harden.weight_gain}, {"input_gain", c.harden.input_gain}}}}},
               {"max_epochs", c.max_epochs},
@@ -492,6 +495,33 @@ StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_p
   torch::Tensor is_carrier = torch::zeros({num_classes}, torch::kBool);
   for (int64_t c : key.carriers) is_carrier[c] = true;
   const std::string layer = key.layer;
+  // Noise-aware pull: the marked dense layer recomputed from its input with noisy weights.
+  torch::Tensor weight, bias;
+  std::string input_tap;
+  bool pool_input = false;
+  double noise_std = 0.0;
+  if (config.pull_noise > 0) {
+    for (const auto& p : model.named_parameters()) {
+      if (p.name == layer + ".weight") weight = p.value;
+      if (p.name == layer + ".bias") bias = p.value;
+    }
+    if (!weight.defined() || weight.dim() != 2 || layer.rfind("fc", 0) != 0) {
+      throw InputError("pull_noise needs the marked layer to be a dense layer fcK");
+    }
+    const int k = std::stoi(layer.substr(2));
+    if (k > 1) {
+      input_tap = "fc" + std::to_string(k - 1);
+    } else {
+      for (int n = 64; n >= 1 && input_tap.empty(); --n) {
+        for (const auto& p : model.named_parameters()) {
+          if (p.name == "conv" + std::to_string(n) + ".weight") input_tap = "conv" + std::to_string(n);
+        }
+      }
+      pool_input = true;  // the zoo CNN: max pooling 2x2 after each conv block
+      if (input_tap.empty()) throw InputError("pull_noise: no tap feeds " + layer);
+    }
+    noise_std = config.pull_noise * weight.detach().pow(2).mean().sqrt().item<double>();
+  }
   // Few ops: on the MLP a step is ~10 ms and every extra op costs ~10 us. The pull touches only
   // the rows it weighs (the carriers' samples: about one in ten); the centre-only terms are
   // one hand-differentiated function (centre_terms.h).
@@ -504,10 +534,19 @@ StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_p
     torch::Tensor logits = taps.at("logits");
     torch::Tensor f = taps.at(layer).flatten(1);
     torch::Tensor labels = y;
+    torch::Tensor rows;
     if (pull_carriers_only) {
-      torch::Tensor rows = is_carrier.index_select(0, y).nonzero().squeeze(1);
+      rows = is_carrier.index_select(0, y).nonzero().squeeze(1);
       f = f.index_select(0, rows);
       labels = y.index_select(0, rows);
+    }
+    if (noise_std > 0) {
+      torch::Tensor in = taps.at(input_tap);
+      if (rows.defined()) in = in.index_select(0, rows);
+      if (pool_input) in = torch::max_pool2d(in, {2, 2});
+      in = in.flatten(1);
+      torch::Tensor noise = torch::randn(weight.sizes()) * noise_std;
+      f = torch::relu(torch::linear(in, weight + noise, bias));
     }
     torch::Tensor pull =
         (0.5 * config.lambda1 / (pull_mean ? double(shard.global_size) : 1.0)) *

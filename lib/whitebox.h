@@ -118,6 +118,10 @@ struct WhiteboxEmbedConfig {
   // After embedding, rescale the marked layer so that a thief's Adam fine-tuning barely moves
   // it (see harden.h); the model's function and the mark's reading do not change.
   HardenSpec harden;
+  // Noise-aware pull: the pull term reads the marked layer with Gaussian noise of this many
+  // times the layer's starting root-mean-square weight added to its weights (fresh each step),
+  // as a thief's fine-tuning would; 0: off. Zoo MLP and CNN dense layers only.
+  double pull_noise = 0.0;
   int64_t max_epochs = 5;
   int64_t batch_size = 128;
   double accuracy_budget = 0.003;  // largest test-accuracy drop accepted, as a fraction

@@ -178,6 +178,43 @@ TEST(Embedding, ReachesZeroBerAndKeepsTheModelShape) {
   EXPECT_TRUE(base.model.find_method("taps").has_value());
 }
 
+// The noise-aware pull recomputes the marked layer from its input tap (the previous dense
+// layer's, or a CNN's pooled last conv block): if it read the wrong input, the pull would not
+// steer the real activations and the embedding could not reach BER 0.
+TEST(Embedding, NoiseAwarePullReachesZeroBer) {
+  for (const std::string arch : {"mlp", "cnn"}) {
+    SCOPED_TRACE(arch);
+    Fixture f;
+    f.arch.arch = arch;
+    if (arch == "cnn") f.arch = ds::ArchSpec{"cnn", {48}, {4, 8}, true, 16, 4, 0.0};
+    f.model = ds::build_model(f.arch, f.input, 1);
+    ds::OwnerKey k = f.key(5, 16);
+    ds::DataSplits splits;
+    std::tie(splits.train, splits.test) = ds::split(f.data, 0.2, 1);
+    ds::TrainConfig tc;
+    tc.arch = f.arch;
+    tc.epochs = 3;
+    tc.batch_size = 32;
+    ds::TrainResult base = ds::train_model(tc, splits);
+    ds::WhiteboxEmbedConfig c;
+    c.max_epochs = 30;
+    c.batch_size = 32;
+    c.lambda2 = 0.3;
+    c.optimizer.lr = 1e-3;
+    c.accuracy_budget = 0.05;
+    c.measure_overhead = false;
+    c.pull_noise = 1.0;
+    ds::WhiteboxEmbedResult r = ds::embed_whitebox(base.model, "m.pt", *k.whitebox, splits, c);
+    EXPECT_EQ(r.stop_reason, "converged");
+    EXPECT_EQ(ds::extract_whitebox(base.model, *k.whitebox, "m.pt").errors, 0);
+  }
+  ds::Json bad = {{"whitebox", {{"pull_noise", -1}}}};
+  EXPECT_THROW(ds::parse_whitebox_embed_config(bad, "e.json"), ds::InputError);
+  ds::Json good = {{"whitebox", {{"pull_noise", 2}}}};
+  EXPECT_EQ(ds::whitebox_embed_config_to_json(ds::parse_whitebox_embed_config(good, "e.json"))
+                ["whitebox"]["pull_noise"], 2.0);
+}
+
 }  // namespace
 
 namespace centre_terms_check {
