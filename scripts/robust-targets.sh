@@ -13,7 +13,7 @@ OUT=${1:-runs/robust}
 TARGETS=${TARGETS:-runs/targets}
 ARCHS=${ARCHS:-"mlp cnn"}
 EMBED=${EMBED:-configs/embed-whitebox.json}  # or configs/embed-whitebox-robust.json (margin),
-# configs/embed-whitebox-hardened.json (margin + scale hardening)
+# configs/embed-whitebox-noise-aware.json (margin + noise-aware pull), configs/embed-whitebox-hardened.json
 B=build/bin
 py=/usr/bin/python3
 mkdir -p "$OUT" "$TARGETS"
