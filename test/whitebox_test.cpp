@@ -145,25 +145,38 @@ TEST(Extraction, WrongLayerOrWidthIsABadInput) {
   }
 }
 
-TEST(Embedding, ReachesZeroBerAndKeepsTheModelShape) {
-  Fixture f;
-  ds::OwnerKey k = f.key(5, 16);
+// A briefly trained base model of the fixture's architecture (as ds-train would make it) and an
+// embedding config that fits the small task.
+struct SmallEmbedding {
   ds::DataSplits splits;
-  std::tie(splits.train, splits.test) = ds::split(f.data, 0.2, 1);
-  // Train the base model briefly first, as ds-train would.
+  ds::TrainResult base;
+  ds::WhiteboxEmbedConfig config;
+};
+SmallEmbedding small_embedding(const Fixture& f) {
+  SmallEmbedding e;
+  std::tie(e.splits.train, e.splits.test) = ds::split(f.data, 0.2, 1);
   ds::TrainConfig tc;
   tc.arch = f.arch;
   tc.epochs = 3;
   tc.batch_size = 32;
-  ds::TrainResult base = ds::train_model(tc, splits);
+  e.base = ds::train_model(tc, e.splits);
+  e.config.max_epochs = 30;
+  e.config.batch_size = 32;
+  e.config.lambda2 = 0.3;
+  e.config.optimizer.lr = 1e-3;
+  e.config.accuracy_budget = 0.05;
+  e.config.measure_overhead = false;
+  return e;
+}
+
+TEST(Embedding, ReachesZeroBerAndKeepsTheModelShape) {
+  Fixture f;
+  ds::OwnerKey k = f.key(5, 16);
+  SmallEmbedding e = small_embedding(f);
+  ds::TrainResult& base = e.base;
+  const ds::DataSplits& splits = e.splits;
+  const ds::WhiteboxEmbedConfig& c = e.config;
   ds::WhiteboxExtraction before = ds::extract_whitebox(base.model, *k.whitebox, "m.pt");
-  ds::WhiteboxEmbedConfig c;
-  c.max_epochs = 30;
-  c.batch_size = 32;
-  c.lambda2 = 0.3;
-  c.optimizer.lr = 1e-3;
-  c.accuracy_budget = 0.05;
-  c.measure_overhead = false;
   std::vector<std::string> names_before;
   for (const auto& p : base.model.named_parameters()) names_before.push_back(p.name);
   ds::WhiteboxEmbedResult r = ds::embed_whitebox(base.model, "m.pt", *k.whitebox, splits, c);
@@ -189,24 +202,12 @@ TEST(Embedding, NoiseAwarePullReachesZeroBer) {
     if (arch == "cnn") f.arch = ds::ArchSpec{"cnn", {48}, {4, 8}, true, 16, 4, 0.0};
     f.model = ds::build_model(f.arch, f.input, 1);
     ds::OwnerKey k = f.key(5, 16);
-    ds::DataSplits splits;
-    std::tie(splits.train, splits.test) = ds::split(f.data, 0.2, 1);
-    ds::TrainConfig tc;
-    tc.arch = f.arch;
-    tc.epochs = 3;
-    tc.batch_size = 32;
-    ds::TrainResult base = ds::train_model(tc, splits);
-    ds::WhiteboxEmbedConfig c;
-    c.max_epochs = 30;
-    c.batch_size = 32;
-    c.lambda2 = 0.3;
-    c.optimizer.lr = 1e-3;
-    c.accuracy_budget = 0.05;
-    c.measure_overhead = false;
-    c.pull_noise = 1.0;
-    ds::WhiteboxEmbedResult r = ds::embed_whitebox(base.model, "m.pt", *k.whitebox, splits, c);
+    SmallEmbedding e = small_embedding(f);
+    e.config.pull_noise = 1.0;
+    ds::WhiteboxEmbedResult r =
+        ds::embed_whitebox(e.base.model, "m.pt", *k.whitebox, e.splits, e.config);
     EXPECT_EQ(r.stop_reason, "converged");
-    EXPECT_EQ(ds::extract_whitebox(base.model, *k.whitebox, "m.pt").errors, 0);
+    EXPECT_EQ(ds::extract_whitebox(e.base.model, *k.whitebox, "m.pt").errors, 0);
   }
   ds::Json bad = {{"whitebox", {{"pull_noise", -1}}}};
   EXPECT_THROW(ds::parse_whitebox_embed_config(bad, "e.json"), ds::InputError);
