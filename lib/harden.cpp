@@ -9,19 +9,10 @@
 
 #include "attacks.h"
 #include "errors.h"
+#include "model_io.h"
 
 namespace ds {
 namespace {
-
-torch::Tensor find_tensor(const torch::jit::Module& m, const std::string& name) {
-  for (const auto& p : m.named_parameters()) {
-    if (p.name == name) return p.value;
-  }
-  for (const auto& b : m.named_buffers()) {
-    if (b.name == name) return b.value;
-  }
-  return torch::Tensor();
-}
 
 // The zoo's class name without its uniqueness counter ("MLP0" -> "MLP").
 std::string type_name(const torch::jit::Module& m) {

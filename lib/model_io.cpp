@@ -73,4 +73,14 @@ torch::jit::Module clone_model(const torch::jit::Module& module) {
   return module.deepcopy();
 }
 
+torch::Tensor find_tensor(const torch::jit::Module& module, const std::string& name) {
+  for (const auto& p : module.named_parameters()) {
+    if (p.name == name) return p.value;
+  }
+  for (const auto& b : module.named_buffers()) {
+    if (b.name == name) return b.value;
+  }
+  return torch::Tensor();
+}
+
 }  // namespace ds

@@ -31,6 +31,9 @@ LoadedModel load_model(const std::string& path);
 // Saves atomically with `info` stored inside; the same module and info give the same bytes.
 void save_model(const torch::jit::Module& module, const Json& info, const std::string& path);
 
+// The parameter or buffer called `name` (dotted path, "fc1.weight"); undefined if none.
+torch::Tensor find_tensor(const torch::jit::Module& module, const std::string& name);
+
 // A deep copy that shares no tensors with the original (for tools that edit weights).
 torch::jit::Module clone_model(const torch::jit::Module& module);
 

@@ -501,10 +501,8 @@ StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_p
   bool pool_input = false;
   double noise_std = 0.0;
   if (config.pull_noise > 0) {
-    for (const auto& p : model.named_parameters()) {
-      if (p.name == layer + ".weight") weight = p.value;
-      if (p.name == layer + ".bias") bias = p.value;
-    }
+    weight = find_tensor(model, layer + ".weight");
+    bias = find_tensor(model, layer + ".bias");
     if (!weight.defined() || weight.dim() != 2 || layer.rfind("fc", 0) != 0) {
       throw InputError("pull_noise needs the marked layer to be a dense layer fcK");
     }
@@ -513,8 +511,8 @@ StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_p
       input_tap = "fc" + std::to_string(k - 1);
     } else {
       for (int n = 64; n >= 1 && input_tap.empty(); --n) {
-        for (const auto& p : model.named_parameters()) {
-          if (p.name == "conv" + std::to_string(n) + ".weight") input_tap = "conv" + std::to_string(n);
+        if (find_tensor(model, "conv" + std::to_string(n) + ".weight").defined()) {
+          input_tap = "conv" + std::to_string(n);
         }
       }
       pool_input = true;  // the zoo CNN: max pooling 2x2 after each conv block
