@@ -1,16 +1,17 @@
 // The inputs fuzzing found crashing LibTorch's readers or our own (test/fuzz/corpus/*/fixed-*)
 // are refused with an InputError; valid archives pass the structural checks.
-#include "archive_check.h"
+#include "data/archive_check.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "data.h"
-#include "errors.h"
-#include "files.h"
-#include "keys.h"
-#include "verify_job.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "data/data_spec.h"
+#include "data/readers.h"
+#include "jobs/verify_job.h"
+#include "watermark/key_file.h"
 
 namespace fs = std::filesystem;
 

@@ -1,17 +1,21 @@
 // Attacks on a small model: requested sparsity, bounded distinct values after quantisation,
 // noise changes weights, and function-preserving transforms keep the outputs exactly (up to
 // float rounding) while changing the weights and the marked layer's activations.
-#include "attacks.h"
+#include "model/topology.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "attack_spec.h"
-#include "errors.h"
-#include "sweep.h"
+#include "attack/registry.h"
+#include "attack/sweep_plan.h"
+#include "attack/training_attacks.h"
+#include "attack/unit_attacks.h"
+#include "attack/weight_attacks.h"
+#include "core/errors.h"
+#include "jobs/sweep_job.h"
+#include "model/zoo.h"
 #include "test_util.h"
-#include "zoo.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // BCH: parameters of known codes, and correction of exactly up to t errors: t errors always
 // decode to the sent data, t + 1 never decode to it.
-#include "bch.h"
+#include "watermark/bch.h"
 
 #include <gtest/gtest.h>
 

@@ -1,13 +1,14 @@
 // Dataset readers: round trips and every malformed input the readers must refuse.
-#include "data.h"
+#include "data/data_spec.h"
+#include "data/readers.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <fstream>
 
-#include "errors.h"
-#include "files.h"
+#include "core/errors.h"
+#include "core/files.h"
 #include "test_util.h"
 
 namespace {

@@ -1,13 +1,13 @@
 // Data-parallel plumbing that needs no second process: batch slices cover each global batch
 // exactly once, and the rank/world/master settings come from flags, else from torchrun's
 // environment, with bad values refused.
-#include "distributed.h"
+#include "model/distributed.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace {
 

@@ -1,16 +1,19 @@
 // Scale hardening: the model computes the same function and the marked layer's activations
 // are a positive multiple of the old ones (so the mark reads the same), while one Adam step
 // moves the marked layer's weights 16 times less relative to their size.
-#include "harden.h"
+#include "watermark/harden.h"
 
 #include <gtest/gtest.h>
 
-#include "attack_spec.h"
-#include "errors.h"
-#include "model_io.h"
-#include "train.h"
-#include "whitebox.h"
-#include "zoo.h"
+#include "attack/registry.h"
+#include "attack/training_attacks.h"
+#include "core/errors.h"
+#include "model/model_io.h"
+#include "model/train.h"
+#include "model/zoo.h"
+#include "watermark/whitebox_embed.h"
+#include "watermark/whitebox_extract.h"
+#include "watermark/whitebox_key.h"
 
 namespace {
 
@@ -149,11 +152,11 @@ TEST(Harden, ConfigFieldsAreCheckedAndRecorded) {
 
 TEST(Harden, FinetuneRebalanceFieldIsChecked) {
   ds::Json j = {{"attack", "finetune"}, {"rebalance", true}, {"data", {{"path", "/nowhere"}}}};
-  EXPECT_TRUE(ds::parse_attack_spec(j, "a.json").finetune.rebalance);
+  EXPECT_TRUE(ds::parse_attack_spec(j, "a.json").settings<ds::FinetuneAttack>()->finetune.rebalance);
   j["rebalance"] = "yes";
   EXPECT_THROW(ds::parse_attack_spec(j, "a.json"), ds::InputError);
   j.erase("rebalance");
-  EXPECT_FALSE(ds::parse_attack_spec(j, "a.json").finetune.rebalance);
+  EXPECT_FALSE(ds::parse_attack_spec(j, "a.json").settings<ds::FinetuneAttack>()->finetune.rebalance);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Test runner: the same TorchScript runtime settings the tools use, then every test.
 #include <gtest/gtest.h>
 
-#include "runtime.h"
+#include "core/runtime.h"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);

@@ -1,7 +1,7 @@
 // Realigned extraction and error correction: the assignment solver, recovery of an exact
 // permutation and per-unit scales, a renamed layer found by search, dummy units ignored, an
 // unrelated model that stays unproven despite the search, and BCH-coded payloads in keys.
-#include "realign.h"
+#include "watermark/realign.h"
 
 #include <gtest/gtest.h>
 
@@ -9,16 +9,18 @@
 #include <limits>
 #include <numeric>
 
-#include "attacks.h"
-#include "ecc.h"
-#include "errors.h"
-#include "files.h"
-#include "keys.h"
-#include "stats.h"
+#include "attack/unit_attacks.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "model/train.h"
+#include "model/zoo.h"
 #include "test_util.h"
-#include "train.h"
-#include "whitebox.h"
-#include "zoo.h"
+#include "watermark/ecc.h"
+#include "watermark/key_file.h"
+#include "watermark/stats.h"
+#include "watermark/whitebox_embed.h"
+#include "watermark/whitebox_extract.h"
+#include "watermark/whitebox_key.h"
 
 namespace {
 

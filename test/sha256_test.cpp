@@ -1,5 +1,5 @@
 // Golden SHA-256 vectors (FIPS 180-4 examples), including multi-block and streamed input.
-#include "sha256.h"
+#include "core/sha256.h"
 
 #include <gtest/gtest.h>
 

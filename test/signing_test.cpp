@@ -3,15 +3,15 @@
 // hash, as a forger would make), another owner's key, a key that is not the committed one, and
 // a commitment with a bad signature are all refused; every single-bit flip of a key file is
 // refused on load.
-#include "signing.h"
+#include "watermark/signing.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
 
-#include "errors.h"
-#include "files.h"
+#include "core/errors.h"
+#include "core/files.h"
 #include "test_util.h"
 
 namespace {

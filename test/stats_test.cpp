@@ -1,6 +1,6 @@
 // Golden values for the binomial tails and the black-box threshold (exact values computed with
 // rational arithmetic), including extreme tails far below the smallest double.
-#include "stats.h"
+#include "watermark/stats.h"
 
 #include <gtest/gtest.h>
 

@@ -6,8 +6,9 @@
 #include <filesystem>
 #include <string>
 
-#include "data.h"
-#include "runtime.h"
+#include "core/runtime.h"
+#include "data/data_spec.h"
+#include "data/readers.h"
 
 namespace ds::testing {
 

@@ -1,14 +1,14 @@
 // Training loop and the ds-train job: learning, determinism, config errors, outputs.
-#include "train.h"
+#include "model/train.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "errors.h"
-#include "files.h"
-#include "model_io.h"
-#include "train_job.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "jobs/train_job.h"
+#include "model/model_io.h"
 #include "test_util.h"
 
 namespace {
@@ -68,8 +68,10 @@ TEST(TrainJob, WritesModelWithDescriptionAndReport) {
   std::string data = write_tensor_dataset(dir, 200, 3);
   ds::TrainJob job{ds::parse_train_config(small_config(data), "c.json"), "", dir.file("m.pt"),
                    dir.file("r.json")};
-  ds::Json report = ds::run_train_job(job);
+  ds::TrainJobResult result = ds::run_train_job(job);
   ds::Json on_disk = ds::read_json_file(dir.file("r.json"));
+  EXPECT_EQ(on_disk, result.report);  // the report returned is the one written
+  EXPECT_EQ(result.summary().size(), 1u);
   EXPECT_EQ(on_disk["schema_version"], 1);
   EXPECT_EQ(on_disk["outputs"]["model"]["sha256"], ds::load_model(dir.file("m.pt")).sha256);
   EXPECT_EQ(on_disk["epochs"].size(), 3u);

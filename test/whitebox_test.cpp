@@ -1,19 +1,21 @@
 // White-box watermark: payload expansion, key round trips and tampering, extraction, and a
 // small embedding that must reach BER 0.
-#include "whitebox.h"
+#include "watermark/whitebox_embed.h"
+#include "watermark/whitebox_extract.h"
+#include "watermark/whitebox_key.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 
-#include "centre_terms.h"
-#include "stats.h"
-#include "errors.h"
-#include "files.h"
-#include "keys.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "model/zoo.h"
 #include "test_util.h"
-#include "zoo.h"
+#include "watermark/centre_terms.h"
+#include "watermark/key_file.h"
+#include "watermark/stats.h"
 
 namespace {
 

@@ -1,13 +1,13 @@
 // Model zoo: shapes, taps, parameter names, TorchScript save/load, Python interoperability.
-#include "zoo.h"
+#include "model/zoo.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "errors.h"
-#include "files.h"
-#include "model_io.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "model/model_io.h"
 #include "test_util.h"
 
 namespace {

@@ -1,7 +1,7 @@
 // ds-embed-wm: embed an owner's watermark into a model.
-#include "distributed.h"
-#include "embed_job.h"
-#include "tool.h"
+#include "core/tool.h"
+#include "jobs/embed_job.h"
+#include "model/distributed.h"
 
 int main(int argc, char** argv) {
   ds::EmbedJob job;
@@ -25,17 +25,8 @@ int main(int argc, char** argv) {
       },
       [&] {
         ds::init_distributed(ds::resolve_distributed(dist, master));
-        ds::Json r = ds::run_embed_job(job);
-        if (!ds::is_writer()) return ds::kExitOk;
-        if (r["kind"] == "whitebox") {
-          spdlog::info("marked model: {}  BER {:.4f}  test accuracy {:.4f} -> {:.4f} ({})",
-                       job.out_path, r["ber"].get<double>(), r["test_accuracy_before"].get<double>(),
-                       r["test_accuracy"].get<double>(), r["stop_reason"].get<std::string>());
-        } else {
-          spdlog::info("marked model: {}  key: {}  key accuracy {:.3f}  test accuracy {:.4f} -> {:.4f}",
-                       job.out_path, job.keys_out_path, r["key_accuracy"].get<double>(),
-                       r["test_accuracy_before"].get<double>(), r["test_accuracy"].get<double>());
-        }
+        ds::EmbedJobResult r = ds::run_embed_job(job);
+        if (r.write_report) ds::log_summary(r);
         return ds::kExitOk;
       });
 }

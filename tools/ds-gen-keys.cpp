@@ -1,8 +1,8 @@
 // ds-gen-keys: make an owner's watermark key for a base model.
-#include "errors.h"
-#include "keygen_job.h"
-#include "signing.h"
-#include "tool.h"
+#include "core/errors.h"
+#include "core/tool.h"
+#include "jobs/keygen_job.h"
+#include "watermark/signing.h"
 
 int main(int argc, char** argv) {
   ds::KeygenJob job;
@@ -35,18 +35,7 @@ int main(int argc, char** argv) {
                                    {"--out", &job.out_path}}) {
           if (value->empty()) throw ds::InputError(std::string(flag) + " is required to make a key");
         }
-        ds::Json r = ds::run_keygen_job(job);
-        if (r.contains("whitebox")) {
-          spdlog::info("key: {} (layer {}, {} bits, {} triggers; base model BER {:.3f})",
-                       job.out_path, r["whitebox"]["layer"].get<std::string>(),
-                       r["whitebox"]["total_bits"].get<int64_t>(),
-                       r["whitebox"]["triggers"].get<int64_t>(),
-                       r["whitebox"]["base_model_ber"].get<double>());
-        } else {
-          spdlog::info("key: {} ({} black-box candidates, {} keys wanted)", job.out_path,
-                       r["blackbox"]["candidates"].get<int64_t>(),
-                       r["blackbox"]["keys_wanted"].get<int64_t>());
-        }
+        ds::log_summary(ds::run_keygen_job(job));
         return ds::kExitOk;
       });
 }

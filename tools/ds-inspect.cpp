@@ -1,9 +1,8 @@
 // ds-inspect: print a model's description, parameters and taps as JSON on stdout.
 #include <iostream>
 
-#include "model_io.h"
-#include "tool.h"
-#include "zoo.h"
+#include "core/tool.h"
+#include "jobs/inspect_job.h"
 
 int main(int argc, char** argv) {
   std::string model_path;
@@ -17,22 +16,7 @@ int main(int argc, char** argv) {
             ->expected(3);
       },
       [&] {
-        ds::LoadedModel m = ds::load_model(model_path);
-        std::vector<int64_t> shape = input_shape.empty() ? m.input_shape() : input_shape;
-        ds::Json params = ds::Json::array();
-        int64_t count = 0;
-        for (const auto& p : m.module.named_parameters()) {
-          params.push_back({{"name", p.name}, {"shape", p.value.sizes().vec()}});
-          count += p.value.numel();
-        }
-        ds::Json taps = ds::Json::array();
-        for (const auto& t : ds::list_taps(m.module, shape)) {
-          taps.push_back({{"name", t.name}, {"shape", t.shape}, {"width", t.width}});
-        }
-        ds::Json out{{"model", m.path},         {"sha256", m.sha256},  {"input_shape", shape},
-                     {"parameters", params},    {"parameter_count", count},
-                     {"taps", taps},            {"info", m.info}};
-        std::cout << out.dump(2) << std::endl;
+        std::cout << ds::inspect_model(model_path, input_shape).dump(2) << std::endl;
         return ds::kExitOk;
       });
 }

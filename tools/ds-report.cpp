@@ -1,24 +1,26 @@
 // ds-report: render an experiment run's JSON reports as an HTML page and/or Markdown.
 #include <filesystem>
 
-#include "errors.h"
-#include "files.h"
-#include "results_page.h"
-#include "tool.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/tool.h"
+#include "report/results_page.h"
 
 int main(int argc, char** argv) {
-  std::string run_dir, html_path, markdown_path, command;
+  std::string run_dir, html_path, markdown_path, command, append_path;
   return ds::run_tool(
       argc, argv, "ds-report",
       "Render a run folder's reports (train, embed, verify, integrity, capacity, sweeps) as a "
       "self-contained HTML page and/or Markdown with SVG figures beside it.",
       [&](CLI::App& app) {
-        app.add_option("--run", run_dir, "Run folder (layout: README, Experiment pipeline)")
+        app.add_option("--run", run_dir, "Run folder (layout: docs/METHOD.md, Experiment pipeline)")
             ->required();
         app.add_option("--html", html_path, "HTML page to write (figures inline)");
         app.add_option("--markdown", markdown_path,
                        "Markdown page to write; figures go to STEM-figures/ beside it");
         app.add_option("--command", command, "How to regenerate the run (printed on the page)");
+        app.add_option("--append", append_path,
+                       "Markdown to add after the generated sections (hand-run measurements)");
       },
       [&] {
         namespace fs = std::filesystem;
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
         std::string figure_dir;
         if (!markdown_path.empty()) figure_dir = fs::path(markdown_path).stem().string() + "-figures";
         ds::ResultsPage page = ds::render_results_page(run_dir, command, figure_dir + "/");
+        if (!append_path.empty()) page.markdown += "\n" + ds::read_file(append_path);
         if (!markdown_path.empty()) {
           fs::path dir = fs::path(markdown_path).parent_path() / figure_dir;
           fs::create_directories(dir);

@@ -1,10 +1,10 @@
 // ds-train: train a base model from a JSON config and write it as TorchScript.
 #include <optional>
 
-#include "config.h"
-#include "distributed.h"
-#include "tool.h"
-#include "train_job.h"
+#include "core/config.h"
+#include "core/tool.h"
+#include "jobs/train_job.h"
+#include "model/distributed.h"
 
 int main(int argc, char** argv) {
   std::string config_path, out_path, report_path, data_path;
@@ -40,9 +40,9 @@ int main(int argc, char** argv) {
         ds::TrainJob job{ds::parse_train_config(json, config_path), config_path, out_path,
                          report_path};
         ds::init_distributed(ds::resolve_distributed(dist, master));
-        ds::Json report = ds::run_train_job(job);
-        if (!ds::is_writer()) return ds::kExitOk;
-        spdlog::info("model: {}  test accuracy {:.4f}", out_path, report["test_accuracy"].get<double>());
+        ds::TrainJobResult result = ds::run_train_job(job);
+        if (!result.write_report) return ds::kExitOk;
+        ds::log_summary(result);
         if (!report_path.empty()) spdlog::info("report: {}", report_path);
         return ds::kExitOk;
       });

@@ -1,6 +1,6 @@
 // ds-verify: prove (exit 0) or fail to prove (exit 1) ownership of a suspect model.
-#include "tool.h"
-#include "verify_job.h"
+#include "core/tool.h"
+#include "jobs/verify_job.h"
 
 int main(int argc, char** argv) {
   ds::VerifyJob job;
@@ -30,36 +30,8 @@ int main(int argc, char** argv) {
           spdlog::info("wrote {} queries to {}", n, export_dir);
           return ds::kExitOk;
         }
-        ds::VerifyOutcome out = ds::run_verify_job(job);
-        const ds::Json& r = out.report;
-        const ds::Json& checks = r["key_checks"];
-        spdlog::info("key: content hash {}, signature {}, commitment {}, owner {}",
-                     checks["content_hash"].get<std::string>(), checks["signature"].get<std::string>(),
-                     checks["commitment"].get<std::string>(), checks["owner"].get<std::string>());
-        if (r.contains("ber")) {
-          const ds::Json& w = r["whitebox"];
-          if (w.contains("alignment")) {
-            const ds::Json& a = w["alignment"];
-            spdlog::info("white-box: layer '{}' ({} units) matched the key's profile: {} units, "
-                         "mean correlation {:.3f}{}",
-                         a["layer"].get<std::string>(), a["width"].get<int64_t>(),
-                         a["units_matched"].get<int64_t>(), a["mean_correlation"].get<double>(),
-                         a["identity"].get<bool>() ? ", in order" : ", reordered");
-          }
-          spdlog::info("white-box: BER {:.4f}, p-value {:.3g} (alpha {:.3g})", r["ber"].get<double>(),
-                       w["p_value"].get<double>(), job.alpha);
-          if (w.contains("ecc")) {
-            spdlog::info("white-box: error-corrected payload {} (false-claim probability {:.3g})",
-                         w["ecc"]["recovered"].get<bool>() ? "recovered" : "not recovered",
-                         w["ecc"]["false_claim_probability"].get<double>());
-          }
-        }
-        if (r.contains("blackbox")) {
-          spdlog::info("black-box: {} of {} keys mismatched (threshold {}), p-value {:.3g}",
-                       r["mismatches"].get<int64_t>(), r["blackbox"]["keys"].get<int64_t>(),
-                       r["threshold"].get<int64_t>(), r["blackbox"]["p_value"].get<double>());
-        }
-        spdlog::info("{}", out.verified ? "ownership PROVEN" : "ownership NOT proven");
-        return out.verified ? ds::kExitOk : ds::kExitNotProven;
+        ds::VerifyResult result = ds::run_verify_job(job);
+        ds::log_summary(result);
+        return result.verified() ? ds::kExitOk : ds::kExitNotProven;
       });
 }

@@ -1,5 +1,6 @@
 // CIFAR-10 / CIFAR-100 binary batches.
-#include "data.h"
+#include "data/data_spec.h"
+#include "data/readers.h"
 #include "fuzz_common.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "errors.h"
+#include "core/errors.h"
 
 namespace ds::fuzz {
 

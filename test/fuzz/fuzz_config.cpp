@@ -1,12 +1,15 @@
 // JSON configs: the file is read as the tools read it, then checked by every config parser
 // (the first byte picks which: training, white-box or black-box embedding, attack, sweep).
-#include "attack_spec.h"
-#include "blackbox.h"
-#include "config.h"
+#include "attack/registry.h"
+#include "attack/sweep_plan.h"
+#include "core/config.h"
 #include "fuzz_common.h"
-#include "sweep.h"
-#include "train.h"
-#include "whitebox.h"
+#include "jobs/sweep_job.h"
+#include "model/train.h"
+#include "watermark/blackbox.h"
+#include "watermark/whitebox_embed.h"
+#include "watermark/whitebox_extract.h"
+#include "watermark/whitebox_key.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;

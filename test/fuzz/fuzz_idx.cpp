@@ -1,5 +1,6 @@
 // IDX images + labels (MNIST, Fashion-MNIST): the first byte picks how the input is split.
-#include "data.h"
+#include "data/data_spec.h"
+#include "data/readers.h"
 #include "fuzz_common.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

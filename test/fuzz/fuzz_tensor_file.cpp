@@ -1,5 +1,6 @@
 // Datasets saved from Python with torch.save({'x': ..., 'y': ...}).
-#include "data.h"
+#include "data/data_spec.h"
+#include "data/readers.h"
 #include "fuzz_common.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

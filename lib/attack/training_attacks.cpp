@@ -1,0 +1,196 @@
+// Fine-tuning and distillation attacks and their registry entries.
+#include "attack/training_attacks.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+#include "core/errors.h"
+#include "core/runtime.h"
+#include "model/distributed.h"
+#include "model/model_io.h"
+#include "model/topology.h"
+#include "watermark/harden.h"
+
+namespace ds {
+
+namespace {
+
+void reinit_uniform(torch::Tensor w, torch::Tensor b, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  double bound = 1.0 / std::sqrt(double(w.size(1)));
+  w.copy_(torch::rand(w.sizes(), gen, w.scalar_type()) * (2 * bound) - bound);
+  if (b.defined()) b.copy_(torch::rand(b.sizes(), gen, b.scalar_type()) * (2 * bound) - bound);
+}
+
+// Trains `model` in place with `step` on the given parameters; the rest stay frozen.
+std::vector<EpochStats> train_parameters(torch::jit::Module& model,
+                                         const std::vector<torch::Tensor>& params,
+                                         const OptimizerSpec& opt, int64_t epochs,
+                                         int64_t batch_size, const Dataset& data, uint64_t seed,
+                                         const StepFn& step, const std::string& what) {
+  for (auto p : model.parameters()) p.requires_grad_(false);
+  for (auto p : params) p.requires_grad_(true);
+  auto optimizer = make_optimizer(opt, params);
+  seed_training_generator(mix_seed(seed, 3));  // dropout
+  std::vector<EpochStats> stats;
+  for (int64_t e = 0; e < epochs; ++e) {
+    set_lr(*optimizer, scheduled_lr(opt, e, epochs));
+    std::string label = what + " " + std::to_string(e + 1) + "/" + std::to_string(epochs);
+    EpochStats s = run_epoch(model, {optimizer.get()}, data, batch_size,
+                             mix_seed(seed, 200 + uint64_t(e)), step, label);
+    s.epoch = e + 1;
+    stats.push_back(s);
+  }
+  for (auto p : model.parameters()) p.requires_grad_(true);
+  model.eval();
+  return stats;
+}
+
+}  // namespace
+
+AttackTraining finetune_model(const torch::jit::Module& model, const FinetuneSpec& spec,
+                              const Dataset& attacker_data, uint64_t seed) {
+  if (attacker_data.size() == 0) throw InputError("fine-tuning needs attacker data");
+  AttackTraining r{clone_model(model), {}};
+  if (spec.rebalance) {
+    for (const auto& [layer, factor] : rebalance_scales(r.model)) {
+      spdlog::info("rebalanced {} by {:.4g}", layer, factor);
+    }
+  }
+  std::string last = last_dense_layer(r.model);
+  torch::Tensor w = require_tensor(r.model, last + ".weight");
+  torch::Tensor b = find_tensor(r.model, last + ".bias");
+  if (spec.mode == "rtll" || spec.mode == "rtal") {
+    torch::NoGradGuard no_grad;
+    reinit_uniform(w, b, mix_seed(seed, 53));
+  }
+  std::vector<torch::Tensor> params;
+  if (spec.mode == "ftll" || spec.mode == "rtll") {
+    params.push_back(w);
+    if (b.defined()) params.push_back(b);
+  } else if (spec.mode == "ftal" || spec.mode == "rtal") {
+    for (auto p : r.model.parameters()) params.push_back(p);
+  } else {
+    throw InputError("unknown fine-tuning mode '" + spec.mode + "'");
+  }
+  r.epochs = train_parameters(r.model, params, spec.optimizer, spec.epochs, spec.batch_size,
+                              attacker_data, seed, cross_entropy_step(r.model), spec.mode);
+  return r;
+}
+
+AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spec,
+                             const Dataset& attacker_data, uint64_t seed,
+                             InputSpec* student_input) {
+  if (attacker_data.size() == 0) throw InputError("distillation needs attacker data");
+  if (!(spec.temperature > 0)) throw InputError("distillation temperature must be positive");
+  ChannelStats stats = channel_stats(attacker_data);
+  InputSpec input{attacker_data.sample_shape(), attacker_data.num_classes, stats.mean, stats.std};
+  if (student_input) *student_input = input;
+  AttackTraining r{build_model(spec.student, input, mix_seed(seed, 59)), {}};
+  teacher.eval();
+  const double t = spec.temperature;
+  torch::jit::Module& student = r.model;
+  StepFn step = [&teacher, &student, t](const torch::Tensor& x, const torch::Tensor&,
+                                        const BatchShard& shard) {
+    torch::Tensor soft;
+    {
+      torch::NoGradGuard no_grad;
+      soft = torch::softmax(teacher.forward({x}).toTensor() / t, 1);
+    }
+    torch::Tensor logits = student.forward({x}).toTensor();
+    torch::Tensor loss =
+        torch::kl_div(torch::log_softmax(logits / t, 1), soft, at::Reduction::Sum) *
+        (t * t / double(shard.global_size));
+    return StepOutput{loss, logits};
+  };
+  std::vector<torch::Tensor> params;
+  for (auto p : r.model.parameters()) params.push_back(p);
+  r.epochs = train_parameters(r.model, params, spec.optimizer, spec.epochs, spec.batch_size,
+                              attacker_data, seed, step, "distill");
+  return r;
+}
+
+namespace {
+
+Json epochs_json(const AttackTraining& t) {
+  Json epochs = Json::array();
+  for (const auto& e : t.epochs) epochs.push_back(epoch_stats_to_json(e));
+  return epochs;
+}
+
+OptimizerSpec parse_training_optimizer(ConfigObject& root, const OptimizerSpec& fallback) {
+  OptimizerSpec opt = fallback;
+  if (root.has("optimizer")) opt = parse_optimizer_spec(root.get_object("optimizer"));
+  // "lr" at the top level, so that a sweep can vary it on its own.
+  opt.lr = root.get_number("lr", opt.lr);
+  if (!(opt.lr > 0)) root.fail("lr", "must be positive");
+  return opt;
+}
+
+struct DistillAttack : Attack {
+  bool has_student = false;  // otherwise the suspect's own architecture, which zoo models record
+  DistillSpec distill;
+
+  AttackResult apply(const AttackInputs& in) const override {
+    DistillSpec d = distill;
+    const LoadedModel& model = in.model;
+    if (!has_student) {
+      if (!model.info.contains("arch")) {
+        throw InputError("distill: the model records no architecture; set 'student'");
+      }
+      d.student = parse_arch_spec(ConfigObject(model.info["arch"], model.path, "arch"));
+    }
+    torch::jit::Module teacher = clone_model(model.module);
+    InputSpec input;
+    AttackTraining t = distill_model(teacher, d, *in.attacker, in.spec.seed, &input);
+    AttackResult r{t.model, model.info, Json::object()};
+    r.info["arch"] = arch_spec_to_json(d.student);
+    r.info["normalization"] = Json{{"mean", input.mean}, {"std", input.std}};
+    r.details["student"] = arch_spec_to_json(d.student);
+    r.details["epochs"] = epochs_json(t);
+    return r;
+  }
+};
+
+}  // namespace
+
+AttackResult FinetuneAttack::apply(const AttackInputs& in) const {
+  AttackTraining t = finetune_model(in.model.module, finetune, *in.attacker, in.spec.seed);
+  AttackResult r{t.model, in.model.info, Json::object()};
+  r.details["last_layer"] = last_dense_layer(t.model);
+  r.details["rebalanced"] = finetune.rebalance;
+  r.details["epochs"] = epochs_json(t);
+  return r;
+}
+
+std::unique_ptr<Attack> parse_finetune_attack(ConfigObject& root, const Json&, const AttackSpec&) {
+  auto a = std::make_unique<FinetuneAttack>();
+  FinetuneSpec& f = a->finetune;
+  f.mode = root.get_choice("mode", f.mode, {"ftll", "ftal", "rtll", "rtal"});
+  OptimizerSpec sgd;
+  sgd.name = "sgd";
+  sgd.momentum = 0.9;
+  f.optimizer = parse_training_optimizer(root, sgd);
+  f.epochs = root.get_positive_int("epochs", f.epochs);
+  f.batch_size = root.get_positive_int("batch_size", f.batch_size);
+  f.rebalance = root.get_bool("rebalance", f.rebalance);
+  return a;
+}
+
+std::unique_ptr<Attack> parse_distill_attack(ConfigObject& root, const Json&, const AttackSpec&) {
+  auto a = std::make_unique<DistillAttack>();
+  DistillSpec& d = a->distill;
+  if (root.has("student")) {
+    a->has_student = true;
+    d.student = parse_arch_spec(root.get_object("student"));
+  }
+  d.temperature = root.get_number("temperature", d.temperature);
+  if (!(d.temperature > 0)) root.fail("temperature", "must be positive");
+  d.optimizer = parse_training_optimizer(root, OptimizerSpec{});
+  d.epochs = root.get_positive_int("epochs", d.epochs);
+  d.batch_size = root.get_positive_int("batch_size", d.batch_size);
+  return a;
+}
+
+}  // namespace ds

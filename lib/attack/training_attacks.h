@@ -1,0 +1,58 @@
+// Attacks that train: fine-tuning the stolen model on the attacker's data (Adi et al.'s FTLL,
+// FTAL, RTLL, RTAL) and distilling it into a fresh student.
+#pragma once
+
+#include <torch/script.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attack/attack.h"
+#include "model/train.h"
+#include "model/zoo.h"
+
+namespace ds {
+
+// FTLL / FTAL fine-tune the last layer / all layers; RTLL / RTAL first re-initialise the last
+// layer (uniform +-1/sqrt(fan_in), PyTorch's Linear default).
+struct FinetuneSpec {
+  std::string mode = "ftal";  // ftll | ftal | rtll | rtal
+  OptimizerSpec optimizer;
+  int64_t epochs = 1;
+  int64_t batch_size = 64;
+  // First undo any scale hardening (rebalance_scales in harden.h): the adaptive thief.
+  bool rebalance = false;
+};
+struct AttackTraining {
+  torch::jit::Module model;
+  std::vector<EpochStats> epochs;
+};
+AttackTraining finetune_model(const torch::jit::Module& model, const FinetuneSpec& spec,
+                              const Dataset& attacker_data, uint64_t seed);
+
+// Distillation: a fresh `student` trained on the suspect's soft labels (temperature T, loss
+// KL * T^2) over the attacker's data; the attacker's own labels are not used. The student's
+// normalisation comes from the attacker's data.
+struct DistillSpec {
+  ArchSpec student;
+  double temperature = 4.0;
+  OptimizerSpec optimizer;
+  int64_t epochs = 5;
+  int64_t batch_size = 128;
+};
+AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spec,
+                             const Dataset& attacker_data, uint64_t seed, InputSpec* student_input);
+
+// The registry's "finetune" settings, exposed for tests.
+struct FinetuneAttack : Attack {
+  FinetuneSpec finetune;
+  AttackResult apply(const AttackInputs& in) const override;
+};
+
+// Registry parsers of "finetune" and "distill".
+std::unique_ptr<Attack> parse_finetune_attack(ConfigObject& root, const Json&, const AttackSpec&);
+std::unique_ptr<Attack> parse_distill_attack(ConfigObject& root, const Json&, const AttackSpec&);
+
+}  // namespace ds

@@ -1,0 +1,102 @@
+// Data specs: parsing, and loading the files a spec names through the readers.
+#include "data/data_spec.h"
+
+#include <filesystem>
+
+#include "core/errors.h"
+#include "core/sha256.h"
+#include "data/readers.h"
+
+namespace ds {
+namespace fs = std::filesystem;
+namespace {
+
+std::string first_existing(const std::string& dir, const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    fs::path p = fs::path(dir) / n;
+    if (fs::exists(p)) return p.string();
+  }
+  fail_input((fs::path(dir) / names.front()).string(),
+             "no such file (also tried " + names.back() + ")");
+}
+
+}  // namespace
+
+DataSpec parse_data_spec(ConfigObject obj) {
+  DataSpec s;
+  s.format = obj.get_choice("format", s.format, {"idx", "cifar10", "cifar100", "tensor"});
+  s.path = obj.get_string("path", s.format == "idx" ? s.path : "");
+  if (s.path.empty()) obj.fail("path", "is required for format '" + s.format + "'");
+  s.test_path = obj.get_string("test_path", "");
+  s.holdout_fraction = obj.get_fraction("holdout_fraction", s.holdout_fraction, false);
+  s.train_fraction = obj.get_fraction("train_fraction", s.train_fraction, false);
+  s.test_fraction = obj.get_fraction("test_fraction", s.test_fraction, false);
+  s.seed = obj.get_seed("seed", 0);
+  obj.finish();
+  return s;
+}
+
+Json data_spec_to_json(const DataSpec& s) {
+  return Json{{"format", s.format},
+              {"path", s.path},
+              {"test_path", s.test_path},
+              {"holdout_fraction", s.holdout_fraction},
+              {"train_fraction", s.train_fraction},
+              {"test_fraction", s.test_fraction},
+              {"seed", s.seed}};
+}
+
+DataSplits load_data(const DataSpec& spec) {
+  DataSplits out;
+  if (spec.format == "idx") {
+    if (!fs::is_directory(spec.path)) fail_input(spec.path, "not a folder of IDX files");
+    auto f = [&](const std::string& stem) {
+      return first_existing(spec.path, {stem + ".gz", stem});
+    };
+    out.files = {f("train-images-idx3-ubyte"), f("train-labels-idx1-ubyte"),
+                 f("t10k-images-idx3-ubyte"), f("t10k-labels-idx1-ubyte")};
+    out.train = load_idx(out.files[0], out.files[1]);
+    out.test = load_idx(out.files[2], out.files[3]);
+  } else if (spec.format == "cifar10" || spec.format == "cifar100") {
+    if (!fs::is_directory(spec.path)) fail_input(spec.path, "not a folder of CIFAR binary files");
+    bool c100 = spec.format == "cifar100";
+    std::vector<std::string> train_files;
+    if (c100) {
+      train_files = {first_existing(spec.path, {"train.bin"})};
+    } else {
+      for (int i = 1; i <= 5; ++i) {
+        train_files.push_back(
+            first_existing(spec.path, {"data_batch_" + std::to_string(i) + ".bin"}));
+      }
+    }
+    std::string test_file = first_existing(spec.path, {c100 ? "test.bin" : "test_batch.bin"});
+    out.train = load_cifar(train_files, c100);
+    out.test = load_cifar({test_file}, c100);
+    out.files = train_files;
+    out.files.push_back(test_file);
+  } else {
+    Dataset all = load_tensor_file(spec.path);
+    out.files = {spec.path};
+    if (!spec.test_path.empty()) {
+      out.train = all;
+      out.test = load_tensor_file(spec.test_path);
+      out.files.push_back(spec.test_path);
+      if (out.test.sample_shape() != out.train.sample_shape()) {
+        fail_input(spec.test_path, "image shape differs from the training file " + spec.path);
+      }
+      int64_t classes = std::max(out.train.num_classes, out.test.num_classes);
+      out.train.num_classes = out.test.num_classes = classes;
+    } else {
+      std::tie(out.train, out.test) = split(all, spec.holdout_fraction, spec.seed);
+    }
+  }
+  out.train = subset(out.train, spec.train_fraction, spec.seed);
+  out.test = subset(out.test, spec.test_fraction, spec.seed + 1);
+  Sha256 h;
+  for (const auto& f : out.files) h.update(sha256_file(f));
+  h.update(data_spec_to_json(spec).dump());
+  out.digest = h.hex_digest();
+  return out;
+}
+
+}  // namespace ds

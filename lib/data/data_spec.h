@@ -1,0 +1,35 @@
+// Where a dataset comes from (a config's "data" object) and loading it into train and test
+// splits with a digest of what was read.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "data/dataset.h"
+
+namespace ds {
+
+// Where a dataset comes from and how much of it to use.
+struct DataSpec {
+  // idx (MNIST, Fashion-MNIST, KMNIST), cifar10, cifar100, or tensor (torch.save'd dict).
+  std::string format = "idx";
+  // idx and cifar: the folder holding the files; tensor: the training file.
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  // tensor only: a separate test file; when empty, holdout_fraction of `path` becomes the test set.
+  std::string test_path;
+  // tensor only, without test_path: share of the samples held out as the test set.
+  double holdout_fraction = 0.1;
+  // Seeded subsets, so quick runs and attackers with partial data are reproducible.
+  double train_fraction = 1.0;
+  double test_fraction = 1.0;
+  // Seed for subsets and the holdout split; independent of the training seed.
+  uint64_t seed = 0;
+};
+
+DataSpec parse_data_spec(ConfigObject obj);
+Json data_spec_to_json(const DataSpec& spec);
+
+DataSplits load_data(const DataSpec& spec);
+
+}  // namespace ds

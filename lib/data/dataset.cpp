@@ -1,0 +1,89 @@
+// Seeded subsets, splits and statistics of in-memory datasets.
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "core/errors.h"
+
+namespace ds {
+
+std::vector<int64_t> Dataset::sample_shape() const {
+  auto s = images.sizes();
+  return std::vector<int64_t>(s.begin() + 1, s.end());
+}
+
+std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
+  std::vector<int64_t> p(size_t(std::max<int64_t>(n, 0)));
+  for (int64_t i = 0; i < n; ++i) p[size_t(i)] = i;
+  std::mt19937_64 rng(seed);
+  for (int64_t i = n - 1; i > 0; --i) {
+    int64_t j = int64_t(rng() % uint64_t(i + 1));
+    std::swap(p[size_t(i)], p[size_t(j)]);
+  }
+  return p;
+}
+
+Dataset take(const Dataset& d, const torch::Tensor& indices) {
+  Dataset out;
+  out.images = d.images.index_select(0, indices);
+  out.labels = d.labels.index_select(0, indices);
+  out.num_classes = d.num_classes;
+  out.source = d.source;
+  return out;
+}
+
+namespace {
+torch::Tensor first_k_sorted(const std::vector<int64_t>& perm, int64_t k) {
+  std::vector<int64_t> idx(perm.begin(), perm.begin() + k);
+  std::sort(idx.begin(), idx.end());
+  return torch::tensor(idx, torch::kInt64);
+}
+}  // namespace
+
+Dataset subset(const Dataset& d, double fraction, uint64_t seed) {
+  if (fraction >= 1.0) return d;
+  int64_t k = std::max<int64_t>(1, int64_t(std::llround(fraction * double(d.size()))));
+  return take(d, first_k_sorted(seeded_permutation(d.size(), seed), k));
+}
+
+std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uint64_t seed) {
+  int64_t n = d.size();
+  int64_t k = int64_t(std::llround(holdout_fraction * double(n)));
+  if (k < 1 || k >= n) {
+    fail_input(d.source, "cannot hold out " + std::to_string(holdout_fraction) + " of " +
+                             std::to_string(n) + " samples as a test set");
+  }
+  auto perm = seeded_permutation(n, seed);
+  std::vector<int64_t> rest(perm.begin() + k, perm.end());
+  std::sort(rest.begin(), rest.end());
+  return {take(d, torch::tensor(rest, torch::kInt64)), take(d, first_k_sorted(perm, k))};
+}
+
+ChannelStats channel_stats(const Dataset& d) {
+  // Chunked, with double accumulators: no full-size temporary copy of the images.
+  int64_t channels = d.images.size(1);
+  std::vector<double> sum(size_t(channels), 0.0), sumsq(size_t(channels), 0.0);
+  const int64_t chunk = 4096;
+  for (int64_t s = 0; s < d.size(); s += chunk) {
+    torch::Tensor x = d.images.narrow(0, s, std::min(chunk, d.size() - s)).to(torch::kFloat64);
+    torch::Tensor per_channel = x.transpose(0, 1).reshape({channels, -1});
+    torch::Tensor s1 = per_channel.sum(1), s2 = per_channel.pow(2).sum(1);
+    for (int64_t c = 0; c < channels; ++c) {
+      sum[size_t(c)] += s1[c].item<double>();
+      sumsq[size_t(c)] += s2[c].item<double>();
+    }
+  }
+  double n = double(d.images.numel() / std::max<int64_t>(channels, 1));
+  ChannelStats stats;
+  for (int64_t c = 0; c < channels; ++c) {
+    double mean = sum[size_t(c)] / n;
+    double var = std::max(0.0, (sumsq[size_t(c)] - n * mean * mean) / std::max(1.0, n - 1));
+    stats.mean.push_back(mean);
+    stats.std.push_back(std::max(std::sqrt(var), 1e-6));
+  }
+  return stats;
+}
+
+}  // namespace ds

@@ -1,0 +1,45 @@
+// A dataset in memory (images as float N x C x H x W in [0, 1], int64 labels; the normalisation
+// travels inside the model, not in the data), its train/test splits, and seeded subsets,
+// shuffles and splits that do not touch torch's global generator.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ds {
+
+struct Dataset {
+  torch::Tensor images;  // float32, N x C x H x W, values in [0, 1]
+  torch::Tensor labels;  // int64, N
+  int64_t num_classes = 0;
+  std::string source;  // where it came from, for messages and reports
+
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  std::vector<int64_t> sample_shape() const;  // C, H, W
+};
+
+struct DataSplits {
+  Dataset train;
+  Dataset test;
+  std::string digest;  // SHA-256 over the files read and the subset settings
+  std::vector<std::string> files;
+};
+
+// Seeded, reproducible helpers. Independent of torch's global generator.
+std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
+Dataset take(const Dataset& d, const torch::Tensor& indices);
+Dataset subset(const Dataset& d, double fraction, uint64_t seed);
+// Splits off a held-out share; returns {rest, holdout}.
+std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uint64_t seed);
+
+struct ChannelStats {
+  std::vector<double> mean;
+  std::vector<double> std;
+};
+ChannelStats channel_stats(const Dataset& d);
+
+}  // namespace ds

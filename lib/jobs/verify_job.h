@@ -1,0 +1,47 @@
+// The ds-verify job: decide whether a suspect model carries the owner's watermark.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/job.h"
+#include "watermark/ownership.h"
+
+namespace ds {
+
+struct VerifyJob {
+  std::string model_path;         // suspect model (or predictions_path for a remote model)
+  std::string key_path;           // owner's key
+  std::string report_path;        // optional JSON report
+  std::string predictions_path;   // black-box, query-only: labels a remote model gave the keys
+  std::string commitment_path;    // optional: the owner's published commitment (signing.h)
+  std::string owner_public_path;  // optional: the owner's public key the key must be signed with
+  double alpha = kDefaultAlpha;   // white-box: largest false-claim probability that proves
+};
+
+struct VerifyResult : JobResult {
+  double alpha = kDefaultAlpha;
+  Json inputs;      // key (with its content hash) and model or predictions, with digests
+  Json key_checks;  // content hash, signature, commitment, owner (signing.h)
+  OwnershipVerdict verdict;
+
+  bool verified() const { return verdict.verified; }
+  Json to_json() const override;
+  std::vector<std::string> summary() const override;
+};
+
+// Runs every check the key supports and writes the report when job.report_path is set.
+VerifyResult run_verify_job(const VerifyJob& job);
+
+// Writes the black-box key inputs for querying a remote model: DIR/queries.pt
+// (torch.save-compatible {'x': float images in [0, 1]}) and DIR/query_NNN.png, in key order.
+// Returns the number of queries.
+int64_t export_queries(const std::string& key_path, const std::string& dir);
+
+// Reads labels a remote model returned: a JSON list of integers, or {"labels": [...]}.
+torch::Tensor read_predictions(const std::string& path, int64_t count, int64_t num_classes);
+
+}  // namespace ds

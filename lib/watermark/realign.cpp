@@ -1,0 +1,223 @@
+// Profile matching: correlations, Hungarian assignment, per-unit scales, layer search.
+#include "watermark/realign.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/errors.h"
+#include "model/zoo.h"
+
+namespace ds {
+
+std::vector<int64_t> min_cost_assignment(const torch::Tensor& cost_in) {
+  torch::Tensor cost = cost_in.to(torch::kFloat64).contiguous();
+  const int64_t n = cost.size(0), m = cost.size(1);
+  if (n > m) throw std::invalid_argument("assignment needs rows <= columns");
+  auto a = cost.accessor<double, 2>();
+  const double inf = std::numeric_limits<double>::infinity();
+  // Exact shortcut: when every row's cheapest column is a different column, taking it is
+  // optimal (no assignment can cost a row less). Usual for a layer whose units were only
+  // reordered, and it saves the O(n^2 m) search.
+  {
+    std::vector<int64_t> best(static_cast<size_t>(n));
+    std::vector<char> taken(size_t(m), 0);
+    bool distinct = true;
+    for (int64_t i = 0; i < n && distinct; ++i) {
+      int64_t arg = 0;
+      for (int64_t j = 1; j < m; ++j) {
+        if (a[i][j] < a[i][arg]) arg = j;
+      }
+      best[size_t(i)] = arg;
+      distinct = !taken[size_t(arg)];
+      taken[size_t(arg)] = 1;
+    }
+    if (distinct) return best;
+  }
+  // Potentials u (rows), v (columns); p[j]: row matched to column j (1-based, 0 = none).
+  std::vector<double> u(size_t(n + 1), 0), v(size_t(m + 1), 0);
+  std::vector<int64_t> p(size_t(m + 1), 0), way(size_t(m + 1), 0);
+  for (int64_t i = 1; i <= n; ++i) {
+    p[0] = i;
+    int64_t j0 = 0;
+    std::vector<double> minv(size_t(m + 1), inf);
+    std::vector<char> used(size_t(m + 1), 0);
+    do {
+      used[size_t(j0)] = 1;
+      int64_t i0 = p[size_t(j0)], j1 = 0;
+      double delta = inf;
+      for (int64_t j = 1; j <= m; ++j) {
+        if (used[size_t(j)]) continue;
+        double cur = a[i0 - 1][j - 1] - u[size_t(i0)] - v[size_t(j)];
+        if (cur < minv[size_t(j)]) minv[size_t(j)] = cur, way[size_t(j)] = j0;
+        if (minv[size_t(j)] < delta) delta = minv[size_t(j)], j1 = j;
+      }
+      for (int64_t j = 0; j <= m; ++j) {
+        if (used[size_t(j)]) {
+          u[size_t(p[size_t(j)])] += delta;
+          v[size_t(j)] -= delta;
+        } else {
+          minv[size_t(j)] -= delta;
+        }
+      }
+      j0 = j1;
+    } while (p[size_t(j0)] != 0);
+    do {
+      int64_t j1 = way[size_t(j0)];
+      p[size_t(j0)] = p[size_t(j1)];
+      j0 = j1;
+    } while (j0);
+  }
+  std::vector<int64_t> col_of(size_t(n), -1);
+  for (int64_t j = 1; j <= m; ++j) {
+    if (p[size_t(j)] > 0) col_of[size_t(p[size_t(j)] - 1)] = j - 1;
+  }
+  return col_of;
+}
+
+Json Alignment::to_json() const {
+  Json c = Json::object();
+  for (const auto& kv : candidates) c[kv.first] = kv.second;
+  return Json{{"layer", layer},           {"width", width},
+              {"units_matched", matched}, {"mean_correlation", mean_correlation},
+              {"identity", identity},     {"candidates", c}};
+}
+
+namespace {
+
+// Columns centred and scaled to unit norm; constant columns become 0.
+torch::Tensor standardise(const torch::Tensor& x) {
+  torch::Tensor c = x - x.mean(0, true);
+  torch::Tensor norm = c.norm(2, 0, true);
+  return torch::where(norm > 1e-8, c / norm.clamp_min(1e-8), torch::zeros_like(c));
+}
+
+// The median root-mean-square activation of the reference's live units (0 when none).
+double median_live_rms(const torch::Tensor& ref_rms, const torch::Tensor& live) {
+  std::vector<double> v;
+  for (int64_t i = 0; i < ref_rms.size(0); ++i) {
+    if (live[i].item<bool>()) v.push_back(ref_rms[i].item<double>());
+  }
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + long(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspect) {
+  const int64_t w = reference.size(1);
+  Alignment a;
+  a.width = suspect.size(1);
+  torch::Tensor ref = reference.to(torch::kFloat64), sus = suspect.to(torch::kFloat64);
+  torch::Tensor corr = torch::matmul(standardise(ref).t(), standardise(sus));  // W x W'
+  std::vector<int64_t> col = min_cost_assignment(-corr);
+  torch::Tensor ref_rms = ref.pow(2).mean(0).sqrt(), sus_rms = sus.pow(2).mean(0).sqrt();
+  torch::Tensor live = ref.std(0).gt(1e-6 * std::max(1e-12, ref_rms.max().item<double>()));
+  a.unit_of = torch::full({w}, -1, torch::kInt64);
+  a.scale = torch::ones({w}, torch::kFloat32);
+  double total = 0;
+  int64_t live_count = 0;
+  bool identity = a.width == w;
+  const double median_ref_rms = median_live_rms(ref_rms, live);
+  for (int64_t i = 0; i < w; ++i) {
+    int64_t j = col[size_t(i)];
+    double c = corr[i][j].item<double>();
+    if (!live[i].item<bool>()) continue;
+    if (j != i) identity = false;
+    ++live_count;
+    total += c;
+    double r = ref_rms[i].item<double>(), s = sus_rms[j].item<double>();
+    // A unit left in place is kept however far its profile drifted; a moved one must match.
+    if ((j == i || c >= kMinCorrelation) && s > 0 && r > 0) {
+      a.unit_of[i] = j;
+      // Scale = RMS ratio on the profile inputs. For a unit the reference barely uses there,
+      // that ratio is mostly noise (the embedding alone can move it a lot), and dividing by
+      // it amplified such units over the rest (the unattacked marked CNN read realigned at
+      // BER 0.27); those take the median scale of the others instead (set below).
+      a.scale[i] = r < 0.25 * median_ref_rms ? -1.0f : float(s / r);
+      ++a.matched;
+    }
+  }
+  // Units silent on every profile input (active only on the carriers, or dead) cannot be
+  // matched by their profile. When every matched unit kept its index (the layer was not
+  // reordered), read them at their own index, at the median scale of the matched units. In a
+  // reordered layer the unit at that index is some other unit, whose activation would only add
+  // noise: leave them out. Only indices are used, never activations.
+  std::vector<char> used(size_t(a.width), 0);
+  std::vector<float> scales;
+  bool in_place = true;
+  for (int64_t i = 0; i < w; ++i) {
+    int64_t j = a.unit_of[i].item<int64_t>();
+    if (j >= 0) used[size_t(j)] = 1, scales.push_back(a.scale[i].item<float>());
+    if (j >= 0 && j != i) in_place = false;
+  }
+  std::vector<float> measured;
+  for (float x : scales) {
+    if (x > 0) measured.push_back(x);
+  }
+  float median = 1.0f;
+  if (!measured.empty()) {
+    std::nth_element(measured.begin(), measured.begin() + long(measured.size() / 2),
+                     measured.end());
+    median = measured[measured.size() / 2];
+  }
+  for (int64_t i = 0; i < w; ++i) {
+    if (a.scale[i].item<float>() < 0) a.scale[i] = median;
+  }
+  if (!scales.empty() && in_place) {
+    for (int64_t i = 0; i < w && i < a.width; ++i) {
+      if (live[i].item<bool>() || used[size_t(i)]) continue;
+      a.unit_of[i] = i;
+      a.scale[i] = median;
+      used[size_t(i)] = 1;
+    }
+  }
+  a.identity = identity;
+  a.mean_correlation = live_count ? total / double(live_count) : 0.0;
+  return a;
+}
+
+}  // namespace
+
+Alignment align_to_reference(torch::jit::Module& model, const torch::Tensor& profile_inputs,
+                             const torch::Tensor& reference, const std::string& model_path) {
+  const int64_t w = reference.size(1);
+  c10::Dict<std::string, torch::Tensor> taps;
+  {
+    c10::InferenceMode guard;
+    bool was_training = model.is_training();
+    model.eval();
+    taps = call_taps(model, profile_inputs, model_path);
+    model.train(was_training);
+  }
+  Alignment best;
+  bool found = false;
+  std::vector<std::pair<std::string, double>> tried;
+  for (const auto& kv : taps) {
+    if (kv.key() == "logits") continue;
+    torch::Tensor acts = kv.value().flatten(1);
+    if (acts.size(1) < w || acts.size(1) > 4 * w) continue;
+    Alignment a = match_layer(reference, acts);
+    a.layer = kv.key();
+    tried.push_back({a.layer, a.mean_correlation});
+    if (!found || a.mean_correlation > best.mean_correlation) best = a, found = true;
+  }
+  if (!found) {
+    fail_input(model_path, "no tap is between " + std::to_string(w) + " and " +
+                               std::to_string(4 * w) +
+                               " units wide: nothing to match the key's layer");
+  }
+  std::sort(tried.begin(), tried.end());
+  best.candidates = tried;
+  return best;
+}
+
+torch::Tensor realign(const torch::Tensor& acts, const Alignment& a) {
+  const int64_t w = a.unit_of.size(0);
+  torch::Tensor idx = a.unit_of.clamp_min(0);
+  torch::Tensor out = acts.index_select(1, idx) / a.scale.unsqueeze(0);
+  torch::Tensor keep = a.unit_of.ge(0).to(out.scalar_type()).unsqueeze(0);
+  (void)w;
+  return out * keep;
+}
+
+}  // namespace ds
