@@ -6,9 +6,8 @@ source "$(dirname "$0")/common.sh"
 
 case "$CASE" in
   killed_mid_run)
-    DATA='{"format": "idx", "path": "'$FMNIST'", "train_fraction": 0.02, "test_fraction": 0.02}'
     cat >"$T/train.json" <<JSON
-{"model": {"arch": "mlp", "hidden": [256, 256]}, "data": $DATA, "epochs": 1, "seed": 1}
+{"model": {"arch": "mlp", "hidden": [256, 256]}, "data": $(fmnist_data 0.02 0.02), "epochs": 1, "seed": 1}
 JSON
     cp "$T/train.json" "$T/train.orig"
     # How long a whole run takes here, to spread the kills over it.

@@ -4,16 +4,25 @@
 # exit 2 without output.
 source "$(dirname "$0")/common.sh"
 
-DATA='{"format": "idx", "path": "'$FMNIST'", "train_fraction": 0.05, "test_fraction": 0.1}'
+# A smaller subset and model than the shared watermark configs (the sweep case uses those).
+TINY_DATA=$(fmnist_data 0.05 0.1)
 cat >"$T/train.json" <<JSON
-{"model": {"arch": "mlp", "hidden": [64, 32]}, "data": $DATA, "epochs": 1, "seed": 1}
+{"model": {"arch": "mlp", "hidden": [64, 32]}, "data": $TINY_DATA, "epochs": 1, "seed": 1}
 JSON
+
+# refuse_attack CONFIG NEEDLE: ds-attack on $T/m.pt with the attack CONFIG exits 2, its last stderr
+# line an error mentioning NEEDLE.
+refuse_attack() {
+  echo "$1" >"$T/a.json"
+  expect_exit 2 "$BIN/ds-attack" --config "$T/a.json" --model "$T/m.pt" --out "$T/x.pt"
+  expect_error_line "$2"
+}
 
 case "$CASE" in
   function_preserving)
     expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/m.pt"
     for a in permute scale dummy; do
-      echo '{"attack": "'$a'", "layer": "fc1", "data": '"$DATA"'}' >"$T/a.json"
+      echo '{"attack": "'$a'", "layer": "fc1", "data": '"$TINY_DATA"'}' >"$T/a.json"
       expect_exit 0 "$BIN/ds-attack" --config "$T/a.json" --model "$T/m.pt" --out "$T/$a.pt" --report "$T/$a.json"
       $PY - "$T/m.pt" "$T/$a.pt" <<'PYEOF' || fail "$a changed the model's function"
 import sys, torch
@@ -30,7 +39,7 @@ PYEOF
   finetune)
     expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/m.pt"
     cp "$T/m.pt" "$T/m.orig"
-    echo '{"attack": "finetune", "mode": "rtal", "lr": 0.01, "epochs": 1, "attacker_fraction": 0.5, "data": '"$DATA"'}' >"$T/a.json"
+    echo '{"attack": "finetune", "mode": "rtal", "lr": 0.01, "epochs": 1, "attacker_fraction": 0.5, "data": '"$TINY_DATA"'}' >"$T/a.json"
     expect_exit 0 "$BIN/ds-attack" --config "$T/a.json" --model "$T/m.pt" --out "$T/f.pt" --report "$T/f.json"
     cmp -s "$T/m.pt" "$T/m.orig" || fail "input model modified"
     $PY - "$T/m.pt" "$T/f.pt" <<'PYEOF' || fail "fine-tuning did not change the weights or changed the architecture"
@@ -47,17 +56,14 @@ PYEOF
     ;;
   sweep)
     write_small_watermark_configs
-    expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/m.pt"
-    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/m.pt" --out "$T/draft.key"
-    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/m.pt" --keys "$T/draft.key" \
-      --out "$T/w.pt" --keys-out "$T/k.key"
+    make_marked
     cat >"$T/sweep.json" <<JSON
 {"title": "test sweep", "data": $DATA, "workers": 2, "attacker_fraction": 0.2,
  "grid": [{"attack": "prune", "rate": [0, 0.5, 0.999]},
           {"attack": ["permute", "scale"], "layer": "fc2"},
           {"attack": "finetune", "mode": "ftll", "epochs": [1, 2]}]}
 JSON
-    expect_exit 0 "$BIN/ds-attack" --config "$T/sweep.json" --model "$T/w.pt" --keys "$T/k.key" --out-dir "$T/sw-out"
+    expect_exit 0 "$BIN/ds-attack" --config "$T/sweep.json" --model "$T/marked.pt" --keys "$T/owner.key" --out-dir "$T/sw-out"
     grep -q "\[7/7\]" "$T/err" || fail "no progress on stderr"
     $PY - "$T/sw-out" <<'PYEOF' || fail "sweep table or plot"
 import csv, json, sys, xml.etree.ElementTree as ET
@@ -81,27 +87,19 @@ PYEOF
     ;;
   bad_configs)
     expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/m.pt"
-    echo '{"attack": "melt"}' >"$T/a.json"
-    expect_exit 2 "$BIN/ds-attack" --config "$T/a.json" --model "$T/m.pt" --out "$T/x.pt"
-    expect_error_line "field 'attack' must be one of prune, quantize, noise, permute, scale, dummy, obfuscate, finetune, overwrite, distill"
-    echo '{"attack": "finetune", "attacker_fraction": 0, "data": '"$DATA"'}' >"$T/a.json"
-    expect_exit 2 "$BIN/ds-attack" --config "$T/a.json" --model "$T/m.pt" --out "$T/x.pt"
-    expect_error_line "field 'attacker_fraction' must be in (0, 1]"
+    refuse_attack '{"attack": "melt"}' \
+      "field 'attack' must be one of prune, quantize, noise, permute, scale, dummy, obfuscate, finetune, overwrite, distill"
+    refuse_attack '{"attack": "finetune", "attacker_fraction": 0, "data": '"$TINY_DATA"'}' \
+      "field 'attacker_fraction' must be in (0, 1]"
     echo '{"grid": [{"attack": "prune", "rate": [0.1, 2]}]}' >"$T/s.json"
     expect_exit 2 "$BIN/ds-attack" --config "$T/s.json" --model "$T/m.pt" --out-dir "$T/sw"
     expect_error_line "grid[0] (rate=2): field 'rate' must be in [0, 1]"
     expect_no_file "$T/sw"
     expect_exit 2 "$BIN/ds-attack" --config "$T/s.json" --model "$T/m.pt"
     expect_error_line "--out"
-    echo '{"attack": "prune", "rate": 1.5}' >"$T/a.json"
-    expect_exit 2 "$BIN/ds-attack" --config "$T/a.json" --model "$T/m.pt" --out "$T/x.pt"
-    expect_error_line "field 'rate' must be in [0, 1]"
-    echo '{"attack": "prune", "data": {"format": "idx", "path": "'$FMNIST'", "train_fraction": 0}}' >"$T/a.json"
-    expect_exit 2 "$BIN/ds-attack" --config "$T/a.json" --model "$T/m.pt" --out "$T/x.pt"
-    expect_error_line "field 'data.train_fraction' must be in (0, 1]"
-    echo '{"attack": "permute", "layer": "fc3"}' >"$T/a.json"
-    expect_exit 2 "$BIN/ds-attack" --config "$T/a.json" --model "$T/m.pt" --out "$T/x.pt"
-    expect_error_line "no dense pair fc3 -> fc4"
+    refuse_attack '{"attack": "prune", "rate": 1.5}' "field 'rate' must be in [0, 1]"
+    refuse_attack '{"attack": "prune", "data": '"$(fmnist_data 0)"'}' "field 'data.train_fraction' must be in (0, 1]"
+    refuse_attack '{"attack": "permute", "layer": "fc3"}' "no dense pair fc3 -> fc4"
     expect_no_file "$T/x.pt"
     ;;
   *) fail "unknown case" ;;

@@ -4,21 +4,11 @@
 source "$(dirname "$0")/common.sh"
 
 write_small_watermark_configs
-cat >"$T/keys-bb.json" <<JSON
-{"kind": "blackbox", "seed": 5, "blackbox": {"keys": 16, "candidate_factor": 20}}
-JSON
-cat >"$T/embed-bb.json" <<JSON
-{"kind": "blackbox", "data": $DATA, "optimizer": {"name": "sgd", "lr": 0.002, "momentum": 0.9, "nesterov": true},
- "epochs_per_round": 2, "max_rounds": 4, "candidate_repeats": 16, "seed": 1}
-JSON
 
 case "$CASE" in
   end_to_end)
-    expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/base.pt"
-    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-bb.json" --model "$T/base.pt" --out "$T/cand.key"
-    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/base.pt" --keys "$T/cand.key" \
-      --out "$T/marked.pt" --keys-out "$T/owner.key" --report "$T/embed.json"
-    [ "$(json_get "$T/embed.json" "['key_accuracy']")" = "1.0" ] || fail "marked model misses keys"
+    make_marked_blackbox
+    [ "$(json_get "$T/embed.report.json" "['key_accuracy']")" = "1.0" ] || fail "marked model misses keys"
     $PY "$SRC/test/python/check_key.py" "$T/owner.key" || fail "Python could not read the key"
     expect_exit 0 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/owner.key" --report "$T/v.json"
     [ "$(json_get "$T/v.json" "['mismatches']")" = "0" ] || fail "mismatches on the marked model"
@@ -41,24 +31,19 @@ PYEOF
     expect_exit 1 "$BIN/ds-verify" --keys "$T/owner.key" --predictions "$T/base-labels.json"
     ;;
   combined_key)
-    expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/base.pt"
-    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/draft.key"
-    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/base.pt" --keys "$T/draft.key" \
-      --out "$T/wb.pt" --keys-out "$T/wb.key"
-    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-bb.json" --model "$T/wb.pt" --keys "$T/wb.key" \
+    # White-box marking first, then black-box keys added to that model and key.
+    make_marked
+    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-bb.json" --model "$T/marked.pt" --keys "$T/owner.key" \
       --out "$T/cand.key"
-    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/wb.pt" --keys "$T/cand.key" \
-      --out "$T/both.pt" --keys-out "$T/owner.key"
-    expect_exit 0 "$BIN/ds-verify" --model "$T/both.pt" --keys "$T/owner.key" --report "$T/v.json"
+    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/marked.pt" --keys "$T/cand.key" \
+      --out "$T/both.pt" --keys-out "$T/both.key"
+    expect_exit 0 "$BIN/ds-verify" --model "$T/both.pt" --keys "$T/both.key" --report "$T/v.json"
     [ "$(json_get "$T/v.json" "['whitebox']['verified']")" = "True" ] || fail "white-box lost in the black-box step"
     [ "$(json_get "$T/v.json" "['blackbox']['verified']")" = "True" ] || fail "black-box not verified"
-    expect_exit 1 "$BIN/ds-verify" --model "$T/base.pt" --keys "$T/owner.key"
+    expect_exit 1 "$BIN/ds-verify" --model "$T/base.pt" --keys "$T/both.key"
     ;;
   bad_inputs)
-    expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/base.pt"
-    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-bb.json" --model "$T/base.pt" --out "$T/cand.key"
-    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/base.pt" --keys "$T/cand.key" \
-      --out "$T/marked.pt" --keys-out "$T/owner.key"
+    make_marked_blackbox
     echo '[1, 2, 3]' >"$T/p.json"
     expect_exit 2 "$BIN/ds-verify" --keys "$T/owner.key" --predictions "$T/p.json"
     expect_error_line "$T/p.json: holds 3 labels, the key has 16 queries"

@@ -5,14 +5,11 @@
 source "$(dirname "$0")/common.sh"
 write_small_watermark_configs
 
+# A new owner identity; its white-box draft and final keys, signed and committed to.
 setup_marked() {
-  expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/m.pt"
   expect_exit 0 "$BIN/ds-gen-keys" --init-owner "$T/owner"
   [ "$(stat -c %a "$T/owner")" = 600 ] || fail "owner secret is not 0600"
-  expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/m.pt" --out "$T/draft.key" \
-    --owner "$T/owner" --commitment "$T/draft.commit.json"
-  expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/m.pt" --keys "$T/draft.key" \
-    --out "$T/marked.pt" --keys-out "$T/owner.key" --owner "$T/owner" --commitment "$T/commit.json"
+  make_marked "$T/owner"
 }
 
 case "$CASE" in
@@ -55,35 +52,25 @@ PYEOF
     done
     # Secret readable by others: refused.
     chmod 644 "$T/owner"
-    expect_exit 2 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/m.pt" --out "$T/x.key" --owner "$T/owner"
+    expect_exit 2 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/x.key" --owner "$T/owner"
     expect_error_line "readable by others"
     expect_no_file "$T/x.key"
     chmod 600 "$T/owner"
     # An identity is never overwritten; a commitment needs a signature.
     expect_exit 2 "$BIN/ds-gen-keys" --init-owner "$T/owner"
     expect_error_line "exists already"
-    expect_exit 2 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/m.pt" --out "$T/y.key" --commitment "$T/y.json"
+    expect_exit 2 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/y.key" --commitment "$T/y.json"
     expect_error_line "--owner"
     expect_no_file "$T/y.key"
     ;;
   signed_blackbox)
-    expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/m.pt"
     expect_exit 0 "$BIN/ds-gen-keys" --init-owner "$T/owner"
-    cat >"$T/keys-bb.json" <<JSON
-{"kind": "blackbox", "seed": 5, "blackbox": {"keys": 16, "candidate_factor": 20}}
-JSON
-    cat >"$T/embed-bb.json" <<JSON
-{"kind": "blackbox", "data": $DATA, "optimizer": {"name": "sgd", "lr": 0.002, "momentum": 0.9, "nesterov": true},
- "epochs_per_round": 2, "max_rounds": 4, "candidate_repeats": 16, "seed": 1}
-JSON
-    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-bb.json" --model "$T/m.pt" --out "$T/c.key" --owner "$T/owner"
-    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/m.pt" --keys "$T/c.key" \
-      --out "$T/bb.pt" --keys-out "$T/bb.key" --owner "$T/owner" --commitment "$T/bb.commit.json"
-    expect_exit 0 "$BIN/ds-verify" --model "$T/bb.pt" --keys "$T/bb.key" --commitment "$T/bb.commit.json" \
+    make_marked_blackbox "$T/owner"
+    expect_exit 0 "$BIN/ds-verify" --model "$T/marked.pt" --keys "$T/owner.key" --commitment "$T/commit.json" \
       --owner-public "$T/owner.pub" --report "$T/v.json"
     [ "$(json_get "$T/v.json" "['key_checks']['commitment']")" = matches ] || fail "commitment not checked"
     # Without --owner the final key (other content than the signed candidates) is unsigned.
-    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/m.pt" --keys "$T/c.key" \
+    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-bb.json" --model "$T/base.pt" --keys "$T/cand.key" \
       --out "$T/bb2.pt" --keys-out "$T/bb2.key"
     expect_exit 0 "$BIN/ds-verify" --model "$T/bb2.pt" --keys "$T/bb2.key" --report "$T/v2.json"
     [ "$(json_get "$T/v2.json" "['key_checks']['signature']")" = unsigned ] || fail "stale signature kept"

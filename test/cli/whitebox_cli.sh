@@ -5,14 +5,6 @@ source "$(dirname "$0")/common.sh"
 
 write_small_watermark_configs
 
-make_marked() {
-  expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/base.pt"
-  expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/draft.key" \
-    --report "$T/keys.report.json"
-  expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-wb.json" --model "$T/base.pt" --keys "$T/draft.key" \
-    --out "$T/marked.pt" --keys-out "$T/owner.key" --report "$T/embed.report.json"
-}
-
 case "$CASE" in
   end_to_end)
     make_marked
