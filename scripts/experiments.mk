@@ -43,7 +43,7 @@ else
   $(error DATASET must be fmnist, mnist or cifar10)
 endif
 ifeq ($(DATA_DIR),)
-  $(error DATASET=$(DATASET) needs DATA_DIR, the folder with its files (see README, Datasets))
+  $(error DATASET=$(DATASET) needs DATA_DIR, the folder with its files (see docs/METHOD.md, Datasets))
 endif
 
 ifeq ($(PROFILE),small)
@@ -100,7 +100,7 @@ $(RUN)/report.html: $(MARKED) $(INTEGRITY) $(CAPACITY) $(SWEEPS)
 
 # The results page kept in the repository, with its figures beside it.
 results: $(RUN)/report.html
-	$(B)/ds-report --run $(RUN) --markdown docs/RESULTS.md \
+	$(B)/ds-report --run $(RUN) --markdown docs/RESULTS.md --append docs/RESULTS-measured.md \
 	  --command "make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DATASET) ARCHS='$(ARCHS)' results"
 
 clean:

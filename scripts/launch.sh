@@ -8,7 +8,7 @@
 # Usage: scripts/launch.sh -n 2 [-p PORT] TOOL ARGS...   (threads per rank: the config's)
 #   scripts/launch.sh -n 2 ds-train --config configs/train-mlp-fmnist.json --out mlp.pt
 # TOOL is a name in build/bin or a path. On several hosts, start each rank yourself with
-# --world-size N --rank R --master HOST0:PORT (README, Data-parallel runs).
+# --world-size N --rank R --master HOST0:PORT (docs/METHOD.md, Data-parallel runs).
 set -uo pipefail
 bin_dir=$(cd "$(dirname "$0")/.." && pwd)/build/bin
 n=1 port=${MASTER_PORT:-29500}

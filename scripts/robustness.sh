@@ -2,7 +2,7 @@
 # Measures how both watermarks survive removal attacks on Fashion-MNIST: makes the MLP and CNN
 # marked with a 64-bit white-box and a 32-key black-box watermark (one owner key, both parts;
 # the same models as scripts/watermark-targets.sh, reused when present), runs the attack sweep
-# (configs/sweep-attacks.json) on each, and prints the summary table of the README.
+# (configs/sweep-attacks.json) on each, and prints the summary table of docs/RESULTS-measured.md.
 # Usage: scripts/robustness.sh [OUT_DIR]   (default runs/robustness; models in $TARGETS,
 # default runs/targets). About 10 min for the MLP and 30 min for the CNN on 2 cores.
 set -euo pipefail
@@ -12,6 +12,7 @@ TARGETS=${TARGETS:-runs/targets}
 SWEEP=${SWEEP:-configs/sweep-attacks.json}
 ARCHS=${ARCHS:-"mlp cnn"}
 B=build/bin
+source scripts/marking.sh
 py=/usr/bin/python3
 mkdir -p "$OUT" "$TARGETS"
 
@@ -25,11 +26,7 @@ for arch in $ARCHS; do
   [ -f "$M/$arch-64x1.pt" ] || $B/ds-embed-wm --config configs/embed-whitebox.json --model "$M/$arch.pt" \
     --keys "$M/$arch-64x1.draft" --out "$M/$arch-64x1.pt" --keys-out "$M/$arch-64x1.key" \
     --report "$M/embed-$arch-64x1.json" -q
-  [ -f "$M/both-$arch.cand" ] || $B/ds-gen-keys --config configs/keys-blackbox.json \
-    --model "$M/$arch-64x1.pt" --keys "$M/$arch-64x1.key" --out "$M/both-$arch.cand" -q
-  [ -f "$M/both-$arch.pt" ] || $B/ds-embed-wm --config configs/embed-blackbox.json \
-    --model "$M/$arch-64x1.pt" --keys "$M/both-$arch.cand" --out "$M/both-$arch.pt" \
-    --keys-out "$M/both-$arch.key" --report "$M/embed-both-$arch.json" -q
+  add_blackbox "$M" "both-$arch" "$M/$arch-64x1.pt" "$M/$arch-64x1.key"
   [ -f "$OUT/$arch/results.json" ] || $B/ds-attack --config "$SWEEP" --model "$M/both-$arch.pt" \
     --keys "$M/both-$arch.key" --out-dir "$OUT/$arch"
 done

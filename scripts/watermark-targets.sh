@@ -10,6 +10,7 @@ OUT=${1:-runs/targets}
 INTEGRITY_SEEDS=${INTEGRITY_SEEDS:-"2 3 4 5 6"}
 INTEGRITY_EPOCHS=${INTEGRITY_EPOCHS:-5}
 B=build/bin
+source scripts/marking.sh
 mkdir -p "$OUT"
 py=/usr/bin/python3
 
@@ -31,32 +32,16 @@ for v in "${variants[@]}"; do
     --keys "$OUT/$name.draft" --out "$OUT/$name.pt" --keys-out "$OUT/$name.key" \
     --report "$OUT/embed-$name.json" -q
   set +e
-  $B/ds-verify --model "$OUT/$name.pt" --keys "$OUT/$name.key" --report "$OUT/verify-$name.json" -q
-  echo "$name marked: exit $?" >>"$OUT/exits.txt"
-  $B/ds-verify --model "$OUT/$arch.pt" --keys "$OUT/$name.key" --report "$OUT/verify-$name-unmarked.json" -q
-  echo "$name unmarked base: exit $?" >>"$OUT/exits.txt"
+  verify_marked_and_base "$OUT" "$name" "$OUT/$arch.pt"
   set -e
 done
 
 # Black-box alone (bb-ARCH) and on top of the 64-bit white-box mark (both-ARCH).
 for arch in mlp cnn; do
-  [ -f "$OUT/bb-$arch.cand" ] || $B/ds-gen-keys --config configs/keys-blackbox.json --model "$OUT/$arch.pt" \
-    --out "$OUT/bb-$arch.cand" -q
-  [ -f "$OUT/bb-$arch.pt" ] || $B/ds-embed-wm --config configs/embed-blackbox.json --model "$OUT/$arch.pt" \
-    --keys "$OUT/bb-$arch.cand" --out "$OUT/bb-$arch.pt" --keys-out "$OUT/bb-$arch.key" \
-    --report "$OUT/embed-bb-$arch.json" -q
-  [ -f "$OUT/both-$arch.cand" ] || $B/ds-gen-keys --config configs/keys-blackbox.json \
-    --model "$OUT/$arch-64x1.pt" --keys "$OUT/$arch-64x1.key" --out "$OUT/both-$arch.cand" -q
-  [ -f "$OUT/both-$arch.pt" ] || $B/ds-embed-wm --config configs/embed-blackbox.json \
-    --model "$OUT/$arch-64x1.pt" --keys "$OUT/both-$arch.cand" --out "$OUT/both-$arch.pt" \
-    --keys-out "$OUT/both-$arch.key" --report "$OUT/embed-both-$arch.json" -q
+  add_blackbox "$OUT" "bb-$arch" "$OUT/$arch.pt"
+  add_blackbox "$OUT" "both-$arch" "$OUT/$arch-64x1.pt" "$OUT/$arch-64x1.key"
   set +e
-  for m in bb both; do
-    $B/ds-verify --model "$OUT/$m-$arch.pt" --keys "$OUT/$m-$arch.key" --report "$OUT/verify-$m-$arch.json" -q
-    echo "$m-$arch marked: exit $?" >>"$OUT/exits.txt"
-    $B/ds-verify --model "$OUT/$arch.pt" --keys "$OUT/$m-$arch.key" --report "$OUT/verify-$m-$arch-unmarked.json" -q
-    echo "$m-$arch unmarked base: exit $?" >>"$OUT/exits.txt"
-  done
+  for m in bb both; do verify_marked_and_base "$OUT" "$m-$arch" "$OUT/$arch.pt"; done
   set -e
 done
 
@@ -85,13 +70,15 @@ for name in ["mlp-64x1", "mlp-64x2", "mlp-256x1", "cnn-64x1", "cnn-64x2"]:
           f"{t['embed_epoch_seconds']:8.2f} {t.get('plain_epoch_seconds', float('nan')):8.2f} "
           f"{100*t.get('embed_overhead', float('nan')):7.1f}%")
 print()
-print(f"{'unmarked model':22} {'BER':>6} {'p-value':>9} {'verified':>8}")
-for name in ["mlp-64x1", "cnn-64x1"]:
-    v = load(f"verify-{name}-unmarked.json")
-    print(f"{'base for ' + name:22} {v['ber']:6.3f} {v['p_value']:9.3g} {str(v['verified']):>8}")
-for s in seeds:
-    v = load(f"integrity-seed{s}.json")
-    print(f"{'mlp seed ' + s:22} {v['ber']:6.3f} {v['p_value']:9.3g} {str(v['verified']):>8}")
+# Unmarked models against the owner's keys: (row label, report) pairs, printed by `row`.
+def unmarked(head, reports, row):
+    print(head)
+    for label, name in reports:
+        print(f"{label:22} {row(load(name))}")
+wb_row = lambda v: f"{v['ber']:6.3f} {v['p_value']:9.3g} {str(v['verified']):>8}"
+unmarked(f"{'unmarked model':22} {'BER':>6} {'p-value':>9} {'verified':>8}",
+         [("base for " + n, f"verify-{n}-unmarked.json") for n in ["mlp-64x1", "cnn-64x1"]] +
+         [("mlp seed " + s, f"integrity-seed{s}.json") for s in seeds], wb_row)
 print()
 print(f"{'black-box':10} {'acc base':>9} {'acc marked':>10} {'drop pts':>8} {'key acc':>7} {'rounds':>6} "
       f"{'cands':>6} {'mism':>5} {'theta':>5} {'FCP@theta':>9} {'seconds':>7} {'wb BER after':>12}")
@@ -104,11 +91,9 @@ for arch in ["mlp", "cnn"]:
               f"{v['mismatches']:5d} {v['threshold']:5d} {v['blackbox']['threshold_false_claim']:9.2e} "
               f"{e['timings']['embed_seconds']:7.1f} {wb:>12}")
 print()
-print(f"{'black-box, unmarked':22} {'mismatches':>10} {'key hits':>8} {'verified':>8}")
-for arch in ["mlp", "cnn"]:
-    v = load(f"verify-bb-{arch}-unmarked.json")
-    print(f"{'base ' + arch:22} {v['mismatches']:10d} {v['blackbox']['keys'] - v['mismatches']:8d} {str(v['verified']):>8}")
-for s in seeds:
-    v = load(f"integrity-bb-seed{s}.json")
-    print(f"{'mlp seed ' + s:22} {v['mismatches']:10d} {v['blackbox']['keys'] - v['mismatches']:8d} {str(v['verified']):>8}")
+bb_row = lambda v: (f"{v['mismatches']:10d} {v['blackbox']['keys'] - v['mismatches']:8d} "
+                    f"{str(v['verified']):>8}")
+unmarked(f"{'black-box, unmarked':22} {'mismatches':>10} {'key hits':>8} {'verified':>8}",
+         [("base " + a, f"verify-bb-{a}-unmarked.json") for a in ["mlp", "cnn"]] +
+         [("mlp seed " + s, f"integrity-bb-seed{s}.json") for s in seeds], bb_row)
 PY
