@@ -1,8 +1,6 @@
 // Attacks on a small model: requested sparsity, bounded distinct values after quantisation,
 // noise changes weights, and function-preserving transforms keep the outputs exactly (up to
 // float rounding) while changing the weights and the marked layer's activations.
-#include "model/topology.h"
-
 #include <gtest/gtest.h>
 
 #include <set>
@@ -12,8 +10,10 @@
 #include "attack/training_attacks.h"
 #include "attack/unit_attacks.h"
 #include "attack/weight_attacks.h"
+#include "attack/weight_shift_attack.h"
 #include "core/errors.h"
 #include "jobs/sweep_job.h"
+#include "model/topology.h"
 #include "model/zoo.h"
 #include "test_util.h"
 
@@ -204,6 +204,36 @@ TEST(Attacks, OverwriteEmbedsTheAttackersOwnMarksWithFreshSeeds) {
   ASSERT_TRUE(r.details.contains("blackbox"));
 }
 
+TEST(Attacks, WeightShiftMovesTheFeatureLayersThenTunesOnSoftLabels) {
+  Described d = described_mlp();
+  std::vector<std::string> shifted;
+  torch::jit::Module m = ds::shift_weights(d.model, 1.5, 0.0, 1, &shifted);
+  EXPECT_EQ(shifted, (std::vector<std::string>{"fc1.weight", "fc2.weight"}));
+  EXPECT_TRUE(torch::equal(weight(m, "fc3.weight"), weight(d.model, "fc3.weight")));
+  // Without noise each input's mean over the units moves from mu to mu - 1.5 mu.
+  torch::Tensor before = weight(d.model, "fc1.weight").mean(0), after = weight(m, "fc1.weight").mean(0);
+  EXPECT_TRUE(torch::allclose(after, -0.5 * before, 1e-4, 1e-6));
+  torch::jit::Module a = ds::shift_weights(d.model, 1.5, 1.0, 7), b = ds::shift_weights(d.model, 1.5, 1.0, 7);
+  EXPECT_TRUE(torch::equal(weight(a, "fc2.weight"), weight(b, "fc2.weight")));
+  EXPECT_FALSE(torch::equal(weight(a, "fc2.weight"), weight(m, "fc2.weight")));
+  EXPECT_THROW(ds::shift_weights(d.model, 1.5, -1.0, 7), ds::InputError);
+
+  ds::LoadedModel model{d.model, d.info, "m.pt", "0"};
+  ds::DataSplits data{ds::testing::quadrant_dataset(256, 6, 1, 12),
+                      ds::testing::quadrant_dataset(64, 7, 1, 12), "", {}};
+  ds::AttackSpec spec = ds::parse_attack_spec(
+      ds::Json::parse(R"({"attack": "weight_shift", "epochs": 3, "attacker_fraction": 1.0,
+                          "data": {"format": "idx", "path": "/unused"}})"),
+      "w.json");
+  ds::Dataset attacker = ds::attacker_dataset(spec, data, nullptr);
+  ds::AttackResult r = ds::apply_attack(spec, model, &data, &attacker);
+  EXPECT_EQ(shapes(r.model), shapes(d.model));
+  EXPECT_EQ(r.details["shifted"].size(), 2u);
+  ASSERT_EQ(r.details["epochs"].size(), 3u);
+  EXPECT_LT(r.details["epochs"][2]["loss"].get<double>(), r.details["epochs"][0]["loss"].get<double>())
+      << "fine-tuning on the unshifted model's soft labels must pull the shifted model back";
+}
+
 TEST(AttackSpec, RejectsBadFieldsNamingThem) {
   auto msg = [](const ds::Json& j) {
     try {
@@ -221,6 +251,7 @@ TEST(AttackSpec, RejectsBadFieldsNamingThem) {
   EXPECT_PRED2(starts_with, msg({{"attack", "dummy"}, {"units", 0}}), "a.json: field 'units' must be a positive integer");
   EXPECT_PRED2(starts_with, msg({{"attack", "overwrite"}, {"data", data}, {"marks", "all"}}), "a.json: field 'marks' must be one of whitebox, blackbox, both");
   EXPECT_PRED2(starts_with, msg({{"attack", "prune"}, {"ratee", 0.5}}), "a.json: unknown field 'ratee'");
+  EXPECT_PRED2(starts_with, msg({{"attack", "weight_shift"}, {"data", data}, {"noise", -1}}), "a.json: field 'noise' must be >= 0");
   EXPECT_PRED2(starts_with, msg({{"attack", "overwrite"}, {"data", data}}), "accepted");
 }
 

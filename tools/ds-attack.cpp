@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
   return ds::run_tool(
       argc, argv, "ds-attack", "Attack a model as a thief would; report accuracy and verification.",
       [&](CLI::App& app) {
-        app.add_option("--config", job.config_path, "JSON attack or sweep config");
-        app.add_option("--model", job.model_path, "Model to attack (.pt, not modified)");
+        app.add_option("--config", job.config_path, "JSON attack or sweep config (required)");
+        app.add_option("--model", job.model_path, "Model to attack (.pt, not modified; required)");
         auto* out = app.add_option("--out", job.out_path, "Attacked model to write (one attack)");
         auto* dir = app.add_option("--out-dir", out_dir,
                                    "Sweep: folder for results.csv, results.json, plot.svg");

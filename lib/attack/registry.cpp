@@ -5,6 +5,7 @@
 #include "attack/training_attacks.h"
 #include "attack/unit_attacks.h"
 #include "attack/weight_attacks.h"
+#include "attack/weight_shift_attack.h"
 #include "core/errors.h"
 #include "core/runtime.h"
 
@@ -23,6 +24,10 @@ const std::vector<AttackKind>& attack_kinds() {
       {"finetune", true, {"epochs", "lr", "attacker_fraction"}, parse_finetune_attack},
       {"overwrite", true, {"epochs", "attacker_fraction"}, parse_overwrite_attack},
       {"distill", true, {"epochs", "lr", "attacker_fraction", "temperature"}, parse_distill_attack},
+      {"weight_shift",
+       true,
+       {"mean_shift", "noise", "epochs", "lr", "attacker_fraction"},
+       parse_weight_shift_attack},
   };
   return kinds;
 }

@@ -79,18 +79,13 @@ AttackTraining finetune_model(const torch::jit::Module& model, const FinetuneSpe
   return r;
 }
 
-AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spec,
-                             const Dataset& attacker_data, uint64_t seed,
-                             InputSpec* student_input) {
-  if (attacker_data.size() == 0) throw InputError("distillation needs attacker data");
-  if (!(spec.temperature > 0)) throw InputError("distillation temperature must be positive");
-  ChannelStats stats = channel_stats(attacker_data);
-  InputSpec input{attacker_data.sample_shape(), attacker_data.num_classes, stats.mean, stats.std};
-  if (student_input) *student_input = input;
-  AttackTraining r{build_model(spec.student, input, mix_seed(seed, 59)), {}};
+std::vector<EpochStats> train_on_soft_labels(torch::jit::Module& teacher,
+                                             torch::jit::Module& student, double temperature,
+                                             const OptimizerSpec& optimizer, int64_t epochs,
+                                             int64_t batch_size, const Dataset& data, uint64_t seed,
+                                             const std::string& what) {
   teacher.eval();
-  const double t = spec.temperature;
-  torch::jit::Module& student = r.model;
+  const double t = temperature;
   StepFn step = [&teacher, &student, t](const torch::Tensor& x, const torch::Tensor&,
                                         const BatchShard& shard) {
     torch::Tensor soft;
@@ -105,9 +100,21 @@ AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spe
     return StepOutput{loss, logits};
   };
   std::vector<torch::Tensor> params;
-  for (auto p : r.model.parameters()) params.push_back(p);
-  r.epochs = train_parameters(r.model, params, spec.optimizer, spec.epochs, spec.batch_size,
-                              attacker_data, seed, step, "distill");
+  for (auto p : student.parameters()) params.push_back(p);
+  return train_parameters(student, params, optimizer, epochs, batch_size, data, seed, step, what);
+}
+
+AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spec,
+                             const Dataset& attacker_data, uint64_t seed,
+                             InputSpec* student_input) {
+  if (attacker_data.size() == 0) throw InputError("distillation needs attacker data");
+  if (!(spec.temperature > 0)) throw InputError("distillation temperature must be positive");
+  ChannelStats stats = channel_stats(attacker_data);
+  InputSpec input{attacker_data.sample_shape(), attacker_data.num_classes, stats.mean, stats.std};
+  if (student_input) *student_input = input;
+  AttackTraining r{build_model(spec.student, input, mix_seed(seed, 59)), {}};
+  r.epochs = train_on_soft_labels(teacher, r.model, spec.temperature, spec.optimizer, spec.epochs,
+                                  spec.batch_size, attacker_data, seed, "distill");
   return r;
 }
 
@@ -117,15 +124,6 @@ Json epochs_json(const AttackTraining& t) {
   Json epochs = Json::array();
   for (const auto& e : t.epochs) epochs.push_back(epoch_stats_to_json(e));
   return epochs;
-}
-
-OptimizerSpec parse_training_optimizer(ConfigObject& root, const OptimizerSpec& fallback) {
-  OptimizerSpec opt = fallback;
-  if (root.has("optimizer")) opt = parse_optimizer_spec(root.get_object("optimizer"));
-  // "lr" at the top level, so that a sweep can vary it on its own.
-  opt.lr = root.get_number("lr", opt.lr);
-  if (!(opt.lr > 0)) root.fail("lr", "must be positive");
-  return opt;
 }
 
 struct DistillAttack : Attack {
@@ -155,6 +153,14 @@ struct DistillAttack : Attack {
 
 }  // namespace
 
+OptimizerSpec parse_attack_optimizer(ConfigObject& root, const OptimizerSpec& fallback) {
+  OptimizerSpec opt = fallback;
+  if (root.has("optimizer")) opt = parse_optimizer_spec(root.get_object("optimizer"));
+  opt.lr = root.get_number("lr", opt.lr);
+  if (!(opt.lr > 0)) root.fail("lr", "must be positive");
+  return opt;
+}
+
 AttackResult FinetuneAttack::apply(const AttackInputs& in) const {
   AttackTraining t = finetune_model(in.model.module, finetune, *in.attacker, in.spec.seed);
   AttackResult r{t.model, in.model.info, Json::object()};
@@ -171,7 +177,7 @@ std::unique_ptr<Attack> parse_finetune_attack(ConfigObject& root, const Json&, c
   OptimizerSpec sgd;
   sgd.name = "sgd";
   sgd.momentum = 0.9;
-  f.optimizer = parse_training_optimizer(root, sgd);
+  f.optimizer = parse_attack_optimizer(root, sgd);
   f.epochs = root.get_positive_int("epochs", f.epochs);
   f.batch_size = root.get_positive_int("batch_size", f.batch_size);
   f.rebalance = root.get_bool("rebalance", f.rebalance);
@@ -187,7 +193,7 @@ std::unique_ptr<Attack> parse_distill_attack(ConfigObject& root, const Json&, co
   }
   d.temperature = root.get_number("temperature", d.temperature);
   if (!(d.temperature > 0)) root.fail("temperature", "must be positive");
-  d.optimizer = parse_training_optimizer(root, OptimizerSpec{});
+  d.optimizer = parse_attack_optimizer(root, OptimizerSpec{});
   d.epochs = root.get_positive_int("epochs", d.epochs);
   d.batch_size = root.get_positive_int("batch_size", d.batch_size);
   return a;

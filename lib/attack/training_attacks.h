@@ -45,6 +45,19 @@ struct DistillSpec {
 AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spec,
                              const Dataset& attacker_data, uint64_t seed, InputSpec* student_input);
 
+// Trains every parameter of `student` in place on `teacher`'s soft labels at temperature T
+// (loss KL * T^2) over `data`; the data's own labels are not used. `what` names the epochs in
+// the log.
+std::vector<EpochStats> train_on_soft_labels(torch::jit::Module& teacher,
+                                             torch::jit::Module& student, double temperature,
+                                             const OptimizerSpec& optimizer, int64_t epochs,
+                                             int64_t batch_size, const Dataset& data, uint64_t seed,
+                                             const std::string& what);
+
+// An attack's optimizer: the config's "optimizer" object over `fallback`, and a top-level "lr"
+// (so that a sweep can vary it on its own).
+OptimizerSpec parse_attack_optimizer(ConfigObject& root, const OptimizerSpec& fallback);
+
 // The registry's "finetune" settings, exposed for tests.
 struct FinetuneAttack : Attack {
   FinetuneSpec finetune;
