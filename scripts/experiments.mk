@@ -66,6 +66,12 @@ else
   $(error PROFILE must be small or full)
 endif
 
+# The command that reproduces this run, every size spelled out (printed on the results page).
+REGENERATE = make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DATASET) \
+  ARCHS='$(ARCHS)' TRAIN_EPOCHS='$(TRAIN_EPOCHS)' EMBED_EPOCHS='$(EMBED_EPOCHS)' \
+  INTEGRITY_SEEDS='$(INTEGRITY_SEEDS)' INTEGRITY_EPOCHS='$(INTEGRITY_EPOCHS)' \
+  CAPACITY_BITS='$(CAPACITY_BITS)' SWEEP=$(SWEEP)
+
 # ds-verify exits 0 (proven) or 1 (not proven) with a report either way; 2 and up are errors.
 VERIFY = $(B)/ds-verify -q --model $(1) --keys $(2) --report $(3); test $$? -le 1
 epochs_flag = $(if $(1),--epochs $(1))
@@ -95,13 +101,13 @@ report: $(RUN)/report.html
 
 $(RUN)/report.html: $(MARKED) $(INTEGRITY) $(CAPACITY) $(SWEEPS)
 	$(B)/ds-report --run $(RUN) --html $@ --markdown $(RUN)/RESULTS.md \
-	  --command "make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DATASET) ARCHS='$(ARCHS)' all"
+	  --command "$(REGENERATE) all"
 	@echo "report: $@ (and $(RUN)/RESULTS.md)"
 
 # The results page kept in the repository, with its figures beside it.
 results: $(RUN)/report.html
 	$(B)/ds-report --run $(RUN) --markdown docs/RESULTS.md --append docs/RESULTS-measured.md \
-	  --command "make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DATASET) ARCHS='$(ARCHS)' results"
+	  --command "$(REGENERATE) results"
 
 clean:
 	rm -rf $(RUN)
