@@ -6,6 +6,7 @@
 #include <set>
 
 #include "attack/registry.h"
+#include "attack/serving_attacks.h"
 #include "attack/sweep_plan.h"
 #include "attack/training_attacks.h"
 #include "attack/unit_attacks.h"
@@ -13,6 +14,7 @@
 #include "attack/weight_shift_attack.h"
 #include "core/errors.h"
 #include "jobs/sweep_job.h"
+#include "model/model_io.h"
 #include "model/topology.h"
 #include "model/zoo.h"
 #include "test_util.h"
@@ -234,6 +236,40 @@ TEST(Attacks, WeightShiftMovesTheFeatureLayersThenTunesOnSoftLabels) {
       << "fine-tuning on the unshifted model's soft labels must pull the shifted model back";
 }
 
+TEST(Attacks, ServingFiltersWrapTheModelSoBothVerificationModesSeeThem) {
+  Described d = described_mlp();
+  torch::Tensor x = ds::testing::quadrant_dataset(16, 8, 1, 12).images;
+  ds::InputFilter bits;
+  bits.kind = "bits";
+  bits.bits = 8;
+  torch::jit::Module served = ds::serve_behind_filter(d.model, bits);
+  torch::NoGradGuard no_grad;
+  torch::Tensor xq = torch::round(x * 255.0) / 255.0;
+  auto inner_taps = ds::call_taps(d.model, xq, "m.pt"), served_taps = ds::call_taps(served, x, "s.pt");
+  EXPECT_EQ(served_taps.size(), inner_taps.size());
+  EXPECT_TRUE(torch::allclose(served_taps.at("fc2"), inner_taps.at("fc2")));
+  EXPECT_TRUE(torch::allclose(served.forward({x}).toTensor(), d.model.forward({xq}).toTensor()));
+
+  // A median filter removes a lone bright pixel; a box mean keeps a constant image constant.
+  ds::InputFilter median;
+  median.kind = "median";
+  torch::Tensor dot = torch::zeros({1, 1, 12, 12});
+  dot[0][0][5][5] = 1.0;
+  torch::jit::Module m = ds::serve_behind_filter(d.model, median);
+  EXPECT_EQ(m.get_method("pre")({dot}).toTensor().abs().sum().item<double>(), 0.0);
+  ds::InputFilter smooth;
+  smooth.size = 5;
+  torch::Tensor flat = torch::full({1, 1, 12, 12}, 0.3);
+  torch::Tensor smoothed = ds::serve_behind_filter(d.model, smooth).get_method("pre")({flat}).toTensor();
+  EXPECT_TRUE(torch::allclose(smoothed, flat));
+
+  // The wrapped model saves and loads like any other.
+  ds::testing::TempDir dir;
+  ds::save_model(m, d.info, dir.file("served.pt"));
+  ds::LoadedModel loaded = ds::load_model(dir.file("served.pt"));
+  EXPECT_TRUE(torch::allclose(loaded.module.forward({x}).toTensor(), m.forward({x}).toTensor()));
+}
+
 TEST(AttackSpec, RejectsBadFieldsNamingThem) {
   auto msg = [](const ds::Json& j) {
     try {
@@ -252,6 +288,8 @@ TEST(AttackSpec, RejectsBadFieldsNamingThem) {
   EXPECT_PRED2(starts_with, msg({{"attack", "overwrite"}, {"data", data}, {"marks", "all"}}), "a.json: field 'marks' must be one of whitebox, blackbox, both");
   EXPECT_PRED2(starts_with, msg({{"attack", "prune"}, {"ratee", 0.5}}), "a.json: unknown field 'ratee'");
   EXPECT_PRED2(starts_with, msg({{"attack", "weight_shift"}, {"data", data}, {"noise", -1}}), "a.json: field 'noise' must be >= 0");
+  EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "median"}, {"size", 4}}), "a.json: field 'size' must be odd and at most 15");
+  EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "blur"}}), "a.json: field 'filter' must be one of smooth, median, bits");
   EXPECT_PRED2(starts_with, msg({{"attack", "overwrite"}, {"data", data}}), "accepted");
 }
 

@@ -2,6 +2,7 @@
 #include "attack/registry.h"
 
 #include "attack/overwrite_attack.h"
+#include "attack/serving_attacks.h"
 #include "attack/training_attacks.h"
 #include "attack/unit_attacks.h"
 #include "attack/weight_attacks.h"
@@ -13,6 +14,7 @@ namespace ds {
 
 const std::vector<AttackKind>& attack_kinds() {
   // name, trains on the attacker's data, strength axes (a sweep's x, in order of preference).
+  // clang-format off
   static const std::vector<AttackKind> kinds = {
       {"prune", false, {"rate", "attacker_fraction"}, parse_prune_attack},
       {"quantize", false, {"bits", "attacker_fraction"}, parse_quantize_attack},
@@ -24,11 +26,11 @@ const std::vector<AttackKind>& attack_kinds() {
       {"finetune", true, {"epochs", "lr", "attacker_fraction"}, parse_finetune_attack},
       {"overwrite", true, {"epochs", "attacker_fraction"}, parse_overwrite_attack},
       {"distill", true, {"epochs", "lr", "attacker_fraction", "temperature"}, parse_distill_attack},
-      {"weight_shift",
-       true,
-       {"mean_shift", "noise", "epochs", "lr", "attacker_fraction"},
+      {"weight_shift", true, {"mean_shift", "noise", "epochs", "lr", "attacker_fraction"},
        parse_weight_shift_attack},
+      {"preprocess", false, {"size", "bits", "attacker_fraction"}, parse_preprocess_attack},
   };
+  // clang-format on
   return kinds;
 }
 
