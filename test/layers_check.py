@@ -2,28 +2,52 @@
 """Checks the library's layering: every #include "layer/file.h" in lib/ must name the file's own
 layer or one below it (as lib/CMakeLists.txt links them), and no two files of the library may
 depend on each other, directly or through others (a file is its .h and .cpp together).
+The layers and what they link are read from lib/CMakeLists.txt, the one place they are declared.
 Usage: layers_check.py SOURCE_DIR. Prints each violation; exit 1 if any."""
 import os
 import re
 import sys
 
-# What each layer may include besides itself; mirrors the DEPENDS of lib/CMakeLists.txt.
-ALLOWED = {
-    "core": set(),
-    "data": {"core"},
-    "model": {"core", "data"},
-    "watermark": {"core", "data", "model"},
-    "attack": {"core", "data", "model", "watermark"},
-    "jobs": {"core", "data", "model", "watermark", "attack", "report"},
-    "report": {"core"},
-}
-# Files of a layer that may use a layer the rest of it may not (each its own CMake target).
-EXTRA = {"jobs/sweep_job": {"report"}}
+LAYER_TARGET = re.compile(r"ds_layer\((\w+)([^)]*)\)")
+FILE_TARGET = re.compile(r"target_link_libraries\(ds_(\w+) PUBLIC ([^)]*)\)")
+
+
+def declared_layers(src):
+    """What each layer may include, and the files that are targets of their own (with what they
+    may include beyond their layer), as lib/CMakeLists.txt links them (transitively)."""
+    text = open(os.path.join(src, "lib", "CMakeLists.txt"), encoding="utf-8").read()
+    cmake = "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+    direct = {"core": set()}
+    for name, args in LAYER_TARGET.findall(cmake):
+        deps = args.split("DEPENDS", 1)[1].split() if "DEPENDS" in args else []
+        direct[name] = {d[3:] for d in deps if d.startswith("ds_")}
+    files = {}
+    for name, deps in FILE_TARGET.findall(cmake):
+        if name in direct:
+            continue
+        folder = next((d[3:] for d in deps.split() if d[3:] in direct), None)
+        files[f"{folder}/{name}"] = {d[3:] for d in deps.split() if d.startswith("ds_")}
+
+    def closure(layers):
+        out, todo = set(), list(layers)
+        while todo:
+            layer = todo.pop()
+            if layer not in out:
+                out.add(layer)
+                todo.extend(direct.get(layer, ()))
+        return out
+
+    allowed = {layer: closure(deps) for layer, deps in direct.items()}
+    extra = {node: closure(deps) for node, deps in files.items()}
+    return allowed, extra
+
+
 INCLUDE = re.compile(r'^#include "([a-z_]+)/([a-z_0-9]+)\.h"', re.M)
 
 
 def main(src):
     lib = os.path.join(src, "lib")
+    ALLOWED, EXTRA = declared_layers(src)
     problems, graph = [], {}
     for layer in sorted(os.listdir(lib)):
         folder = os.path.join(lib, layer)
@@ -83,7 +107,8 @@ def self_test():
     """The check must catch an upward include and a cycle in a small tree of its own."""
     import tempfile
     with tempfile.TemporaryDirectory() as root:
-        files = {"lib/core/a.h": '#include "data/b.h"\n',          # core may not use data
+        files = {"lib/CMakeLists.txt": "ds_layer(data DEPENDS ds_core)\nds_layer(model DEPENDS ds_data)\n",
+                 "lib/core/a.h": '#include "data/b.h"\n',          # core may not use data
                  "lib/data/b.h": "",
                  "lib/model/c.h": '#include "model/d.h"\n',
                  "lib/model/d.cpp": '#include "model/c.h"\n#include "core/a.h"\n',

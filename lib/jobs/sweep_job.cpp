@@ -255,15 +255,18 @@ Json PointRunner::collect(size_t i, int code, Json& baseline, size_t& failed) {
 
 void PointRunner::run(std::vector<Json>& rows, Json& baseline, size_t& failed, size_t& reused) {
   const size_t n = plan_.points.size();
+  // Decided once, before any point starts (starting a point removes its old report).
+  std::vector<bool> reuse(n);
+  for (size_t i = 0; i < n; ++i) reuse[i] = finished_before(i);
   size_t next = 0, done = 0;
   while (done < n) {
     int status = 0;
     size_t i = 0;
-    if (next < n && finished_before(next)) {
+    if (next < n && reuse[next]) {
       i = next++;
       ++reused;
     } else {
-      while (next < n && int(running_.size()) < plan_.workers && !finished_before(next)) {
+      while (next < n && int(running_.size()) < plan_.workers && !reuse[next]) {
         start(next++);
       }
       if (running_.empty()) continue;
