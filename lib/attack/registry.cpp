@@ -26,6 +26,7 @@ const std::vector<AttackKind>& attack_kinds() {
       {"finetune", true, {"epochs", "lr", "attacker_fraction"}, parse_finetune_attack},
       {"overwrite", true, {"epochs", "attacker_fraction"}, parse_overwrite_attack},
       {"distill", true, {"epochs", "lr", "attacker_fraction", "temperature"}, parse_distill_attack},
+      {"extract", true, {"queries", "epochs", "attacker_fraction"}, parse_extract_attack},
       {"weight_shift", true, {"mean_shift", "noise", "epochs", "lr", "attacker_fraction"},
        parse_weight_shift_attack},
       {"preprocess", false, {"size", "bits", "attacker_fraction"}, parse_preprocess_attack},

@@ -10,6 +10,7 @@
 #include "model/distributed.h"
 #include "model/model_io.h"
 #include "model/topology.h"
+#include "watermark/blackbox.h"
 #include "watermark/harden.h"
 
 namespace ds {
@@ -118,6 +119,27 @@ AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spe
   return r;
 }
 
+AttackTraining extract_model(torch::jit::Module& teacher, const ExtractSpec& spec,
+                             const Dataset& attacker_data, uint64_t seed,
+                             InputSpec* student_input) {
+  Dataset queries = attacker_data;
+  if (spec.queries > 0 && spec.queries < queries.size()) {
+    queries = take(attacker_data, torch::arange(spec.queries, torch::kInt64));
+  }
+  if (queries.size() == 0) throw InputError("extraction needs attacker data");
+  // The API's answers: one top-1 label per query, collected before training.
+  queries.labels = predict_labels(teacher, queries.images);
+  ChannelStats stats = channel_stats(queries);
+  InputSpec input{queries.sample_shape(), queries.num_classes, stats.mean, stats.std};
+  if (student_input) *student_input = input;
+  AttackTraining r{build_model(spec.student, input, mix_seed(seed, 61)), {}};
+  std::vector<torch::Tensor> params;
+  for (auto p : r.model.parameters()) params.push_back(p);
+  r.epochs = train_parameters(r.model, params, spec.optimizer, spec.epochs, spec.batch_size,
+                              queries, seed, cross_entropy_step(r.model), "extract");
+  return r;
+}
+
 namespace {
 
 Json epochs_json(const AttackTraining& t) {
@@ -126,27 +148,54 @@ Json epochs_json(const AttackTraining& t) {
   return epochs;
 }
 
+// The student's architecture: the config's, or the suspect's own, which zoo models record.
+ArchSpec student_arch(bool configured, const ArchSpec& student, const LoadedModel& model,
+                      const std::string& kind) {
+  if (configured) return student;
+  if (!model.info.contains("arch")) {
+    throw InputError(kind + ": the model records no architecture; set 'student'");
+  }
+  return parse_arch_spec(ConfigObject(model.info["arch"], model.path, "arch"));
+}
+
+AttackResult student_result(const LoadedModel& model, const ArchSpec& student,
+                            const InputSpec& input, const AttackTraining& t) {
+  AttackResult r{t.model, model.info, Json::object()};
+  r.info.erase("guard");  // a student is a new model: whatever served the teacher is not in it
+  r.info["arch"] = arch_spec_to_json(student);
+  r.info["normalization"] = Json{{"mean", input.mean}, {"std", input.std}};
+  r.details["student"] = arch_spec_to_json(student);
+  r.details["epochs"] = epochs_json(t);
+  return r;
+}
+
 struct DistillAttack : Attack {
   bool has_student = false;  // otherwise the suspect's own architecture, which zoo models record
   DistillSpec distill;
 
   AttackResult apply(const AttackInputs& in) const override {
     DistillSpec d = distill;
-    const LoadedModel& model = in.model;
-    if (!has_student) {
-      if (!model.info.contains("arch")) {
-        throw InputError("distill: the model records no architecture; set 'student'");
-      }
-      d.student = parse_arch_spec(ConfigObject(model.info["arch"], model.path, "arch"));
-    }
-    torch::jit::Module teacher = clone_model(model.module);
+    d.student = student_arch(has_student, distill.student, in.model, "distill");
+    torch::jit::Module teacher = clone_model(in.model.module);
     InputSpec input;
     AttackTraining t = distill_model(teacher, d, *in.attacker, in.spec.seed, &input);
-    AttackResult r{t.model, model.info, Json::object()};
-    r.info["arch"] = arch_spec_to_json(d.student);
-    r.info["normalization"] = Json{{"mean", input.mean}, {"std", input.std}};
-    r.details["student"] = arch_spec_to_json(d.student);
-    r.details["epochs"] = epochs_json(t);
+    return student_result(in.model, d.student, input, t);
+  }
+};
+
+struct ExtractAttack : Attack {
+  bool has_student = false;
+  ExtractSpec extract;
+
+  AttackResult apply(const AttackInputs& in) const override {
+    ExtractSpec e = extract;
+    e.student = student_arch(has_student, extract.student, in.model, "extract");
+    torch::jit::Module teacher = clone_model(in.model.module);
+    InputSpec input;
+    AttackTraining t = extract_model(teacher, e, *in.attacker, in.spec.seed, &input);
+    AttackResult r = student_result(in.model, e.student, input, t);
+    r.details["queries"] = std::min<int64_t>(e.queries > 0 ? e.queries : in.attacker->size(),
+                                             in.attacker->size());
     return r;
   }
 };
@@ -196,6 +245,21 @@ std::unique_ptr<Attack> parse_distill_attack(ConfigObject& root, const Json&, co
   d.optimizer = parse_attack_optimizer(root, OptimizerSpec{});
   d.epochs = root.get_positive_int("epochs", d.epochs);
   d.batch_size = root.get_positive_int("batch_size", d.batch_size);
+  return a;
+}
+
+std::unique_ptr<Attack> parse_extract_attack(ConfigObject& root, const Json&, const AttackSpec&) {
+  auto a = std::make_unique<ExtractAttack>();
+  ExtractSpec& e = a->extract;
+  if (root.has("student")) {
+    a->has_student = true;
+    e.student = parse_arch_spec(root.get_object("student"));
+  }
+  e.queries = root.get_int("queries", e.queries);
+  if (e.queries < 0) root.fail("queries", "must be 0 (all of the attacker's inputs) or positive");
+  e.optimizer = parse_attack_optimizer(root, OptimizerSpec{});
+  e.epochs = root.get_positive_int("epochs", e.epochs);
+  e.batch_size = root.get_positive_int("batch_size", e.batch_size);
   return a;
 }
 

@@ -1,5 +1,6 @@
 // Attacks that train: fine-tuning the stolen model on the attacker's data (Adi et al.'s FTLL,
-// FTAL, RTLL, RTAL) and distilling it into a fresh student.
+// FTAL, RTLL, RTAL), distilling it into a fresh student, and extracting one from its top-1
+// answers.
 #pragma once
 
 #include <torch/script.h>
@@ -45,6 +46,19 @@ struct DistillSpec {
 AttackTraining distill_model(torch::jit::Module& teacher, const DistillSpec& spec,
                              const Dataset& attacker_data, uint64_t seed, InputSpec* student_input);
 
+// Hard-label extraction: the attacker sends its inputs (the first `queries`, 0: all) to the
+// suspect as to an API, keeps only the top-1 answers, and trains a fresh `student` on them with
+// cross-entropy; the attacker's own labels are not used.
+struct ExtractSpec {
+  ArchSpec student;
+  int64_t queries = 0;
+  OptimizerSpec optimizer;  // Adam, lr 1e-3 unless the config says otherwise
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+};
+AttackTraining extract_model(torch::jit::Module& teacher, const ExtractSpec& spec,
+                             const Dataset& attacker_data, uint64_t seed, InputSpec* student_input);
+
 // Trains every parameter of `student` in place on `teacher`'s soft labels at temperature T
 // (loss KL * T^2) over `data`; the data's own labels are not used. `what` names the epochs in
 // the log.
@@ -64,8 +78,9 @@ struct FinetuneAttack : Attack {
   AttackResult apply(const AttackInputs& in) const override;
 };
 
-// Registry parsers of "finetune" and "distill".
+// Registry parsers of "finetune", "distill" and "extract".
 std::unique_ptr<Attack> parse_finetune_attack(ConfigObject& root, const Json&, const AttackSpec&);
 std::unique_ptr<Attack> parse_distill_attack(ConfigObject& root, const Json&, const AttackSpec&);
+std::unique_ptr<Attack> parse_extract_attack(ConfigObject& root, const Json&, const AttackSpec&);
 
 }  // namespace ds

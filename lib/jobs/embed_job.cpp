@@ -14,9 +14,12 @@
 #include "data/data_spec.h"
 #include "model/distributed.h"
 #include "model/model_io.h"
+#include "model/train.h"
 #include "model/zoo.h"
 #include "watermark/blackbox.h"
 #include "watermark/key_file.h"
+#include "watermark/region_guard.h"
+#include "watermark/region_key.h"
 #include "watermark/signing.h"
 #include "watermark/whitebox_embed.h"
 #include "watermark/whitebox_extract.h"
@@ -236,9 +239,55 @@ EmbedJobResult run_whitebox_embed(const EmbedJob& job, const Json& json) {
   return out;
 }
 
+// The keyed-region part needs no training: the model is wrapped in the guard that serves it.
+// The report gives the accuracy the guard costs on the test split.
+EmbedJobResult run_regions_embed(const EmbedJob& job, const Json& json) {
+  ConfigObject root(json, job.config_path);
+  root.get_choice("kind", "regions", {"regions"});
+  DataSpec data_spec = parse_data_spec(root.get_object("data"));
+  set_threads(int(root.get_positive_int("threads", 1)));
+  root.finish();
+  if (!job.keys_out_path.empty() || !job.owner_path.empty() || !job.commitment_path.empty()) {
+    throw InputError("keyed regions change no key: drop --keys-out, --owner and --commitment");
+  }
+  EmbedInputs in = load_embed_inputs(job, data_spec);
+  if (!in.key.regions) fail_input(job.key_path, "key has no keyed-region part");
+  if (is_guarded(in.model.module)) fail_input(job.model_path, "model is already guarded");
+  torch::jit::Module guarded = guard_model(in.model.module, *in.key.regions);
+  double before = evaluate_accuracy(in.model.module, in.data.test, 1000);
+  double after = evaluate_accuracy(guarded, in.data.test, 1000);
+  double share = region_of(*in.key.regions, in.data.test.images).ge(0).to(torch::kFloat64)
+                     .mean().item<double>();
+  agree_ok();
+  EmbedJobResult out;
+  out.kind = "regions";
+  out.write_report = is_writer();
+  if (!out.write_report) return out;
+  Json info = in.model.info;
+  info["guard"] = Json{{"key_sha256", in.key.sha256}, {"regions", in.key.regions->regions()}};
+  save_model(guarded, info, job.out_path);
+  out.outputs = {job.out_path};
+  out.model_path = job.out_path;
+  out.fields = Json{{"kind", "regions"},
+                    {"inputs", {{"model", {{"path", job.model_path}, {"sha256", in.model.sha256}}},
+                                {"key", file_entry(job.key_path)}}},
+                    {"outputs", {{"model", file_entry(job.out_path)}}},
+                    {"test_accuracy_before", before},
+                    {"test_accuracy", after},
+                    {"test_share_in_regions", share}};
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> EmbedJobResult::summary() const {
+  if (kind == "regions") {
+    return {fmt::format("guarded model: {}  test accuracy {:.4f} -> {:.4f} ({:.2f}% of test inputs "
+                        "in the regions)",
+                        model_path, fields["test_accuracy_before"].get<double>(),
+                        fields["test_accuracy"].get<double>(),
+                        100 * fields["test_share_in_regions"].get<double>())};
+  }
   if (kind == "whitebox") {
     return {fmt::format(
         "marked model: {}  BER {:.4f}  test accuracy {:.4f} -> {:.4f} ({})", model_path,
@@ -263,7 +312,10 @@ EmbedJobResult run_embed_job(const EmbedJob& job) {
     rest.erase("kind");
     return run_job("ds-embed-wm", job.report_path, [&] { return run_whitebox_embed(job, rest); });
   }
-  fail_input(job.config_path, "field 'kind' must be one of whitebox, blackbox");
+  if (kind == "regions") {
+    return run_job("ds-embed-wm", job.report_path, [&] { return run_regions_embed(job, json); });
+  }
+  fail_input(job.config_path, "field 'kind' must be one of whitebox, blackbox, regions");
 }
 
 }  // namespace ds

@@ -21,7 +21,7 @@ struct EmbedJob {
 };
 
 struct EmbedJobResult : JobResult {
-  std::string kind;  // whitebox | blackbox
+  std::string kind;  // whitebox | blackbox | regions
   std::string model_path, keys_path;  // what was written
   Json fields;       // config, inputs, outputs, epochs, accuracy, BER or key accuracy, timings
 

@@ -13,6 +13,7 @@
 #include "model/model_io.h"
 #include "watermark/blackbox.h"
 #include "watermark/key_file.h"
+#include "watermark/region_key.h"
 #include "watermark/signing.h"
 #include "watermark/whitebox_embed.h"
 #include "watermark/whitebox_extract.h"
@@ -30,6 +31,7 @@ struct KeygenSettings {
   DataSpec data;
   WhiteboxKeySpec whitebox;
   BlackboxKeySpec blackbox;
+  RegionKeySpec regions;
   int threads = 1;
 };
 
@@ -37,13 +39,14 @@ KeygenSettings read_keygen_config(const std::string& path) {
   Json json = read_json_file(path);
   ConfigObject root(json, path);
   KeygenSettings s;
-  s.kind = root.get_choice("kind", "whitebox", {"whitebox", "blackbox"});
+  s.kind = root.get_choice("kind", "whitebox", {"whitebox", "blackbox", "regions"});
   s.seed = root.get_int("seed", -1);
   if (s.seed < 0) root.fail("seed", "is required (a non-negative integer): it fixes the key");
-  s.needs_data = s.kind == "whitebox";
+  s.needs_data = s.kind == "whitebox" || s.kind == "regions";
   if (s.needs_data || root.has("data")) s.data = parse_data_spec(root.get_object("data"));
   if (s.kind == "whitebox") s.whitebox = parse_whitebox_key_spec(root.get_object("whitebox"));
   if (s.kind == "blackbox") s.blackbox = parse_blackbox_key_spec(root.get_object("blackbox"));
+  if (s.kind == "regions") s.regions = parse_region_key_spec(root.get_object("regions"));
   s.threads = int(root.get_positive_int("threads", 1));
   root.finish();
   return s;
@@ -54,7 +57,8 @@ OwnerKey starting_key(const KeygenJob& job, const std::string& kind) {
   OwnerKey key;
   if (!job.extend_path.empty()) {
     key = read_key(job.extend_path);
-    if ((kind == "whitebox" && key.whitebox) || (kind == "blackbox" && key.blackbox)) {
+    if ((kind == "whitebox" && key.whitebox) || (kind == "blackbox" && key.blackbox) ||
+        (kind == "regions" && key.regions)) {
       fail_input(job.extend_path, "key already has a " + kind + " part");
     }
   }
@@ -89,6 +93,16 @@ Json make_key_part(const KeygenSettings& s, LoadedModel& model, const DataSplits
                 {"total_bits", w.total_bits()},
                 {"triggers", w.triggers.size(0)},
                 {"base_model_ber", base.ber}};
+  }
+  if (s.kind == "regions") {
+    key.meta["data_digest"] = data.digest;
+    key.regions = make_region_key(s.regions, data, uint64_t(s.seed));
+    const RegionKey& r = *key.regions;
+    torch::Tensor base = predict_labels(model.module, r.inputs);
+    return Json{{"settings", region_key_spec_to_json(s.regions)},
+                {"regions", r.regions()},
+                {"queries", r.size()},
+                {"base_model_matches", base.eq(r.targets.index({r.input_regions})).sum().item<int64_t>()}};
   }
   key.blackbox =
       make_blackbox_candidates(s.blackbox, model.module, shape, classes, uint64_t(s.seed));
@@ -130,6 +144,13 @@ std::vector<std::string> KeygenJobResult::summary() const {
     return {fmt::format("key: {} (layer {}, {} bits, {} triggers; base model BER {:.3f})", key_path,
                         w["layer"].get<std::string>(), w["total_bits"].get<int64_t>(),
                         w["triggers"].get<int64_t>(), w["base_model_ber"].get<double>())};
+  }
+  if (kind == "regions") {
+    const Json& r = fields["regions"];
+    return {fmt::format("key: {} ({} keyed regions, {} verification queries; the unmarked model "
+                        "answers {} on the targets)",
+                        key_path, r["regions"].get<int64_t>(), r["queries"].get<int64_t>(),
+                        r["base_model_matches"].get<int64_t>())};
   }
   const Json& b = fields["blackbox"];
   return {fmt::format("key: {} ({} black-box candidates, {} keys wanted)", key_path,

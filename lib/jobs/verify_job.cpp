@@ -9,6 +9,7 @@
 #include "data/png.h"
 #include "model/model_io.h"
 #include "watermark/key_file.h"
+#include "watermark/ownership.h"
 #include "watermark/signing.h"
 
 #include <cstdio>
@@ -19,13 +20,14 @@ namespace ds {
 
 int64_t export_queries(const std::string& key_path, const std::string& dir) {
   OwnerKey key = read_key(key_path);
-  if (!key.blackbox || key.blackbox->stage != "final") {
-    fail_input(key_path, "key has no final black-box keys to export");
+  if (key.blackbox && key.blackbox->stage != "final") {
+    fail_input(key_path, "black-box part holds candidates, not keys: embed it first");
   }
+  const torch::Tensor x = query_inputs(key);
+  if (!x.defined()) fail_input(key_path, "key has no black-box keys or keyed regions to export");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (!std::filesystem::is_directory(dir)) fail_input(dir, "cannot create the export folder");
-  const torch::Tensor& x = key.blackbox->inputs;
   c10::Dict<std::string, torch::Tensor> dict;
   dict.insert("x", x);
   std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
@@ -73,7 +75,7 @@ std::vector<std::string> VerifyResult::summary() const {
       key_checks["signature"].get<std::string>() + ", commitment " +
       key_checks["commitment"].get<std::string>() + ", owner " +
       key_checks["owner"].get<std::string>()};
-  for (const std::string& l : verdict.summary(alpha)) lines.push_back(l);
+  for (const std::string& l : verdict.summary()) lines.push_back(l);
   return lines;
 }
 
@@ -105,10 +107,11 @@ VerifyResult run_verify_job(const VerifyJob& job) {
                                      ", the model takes " + Json(model->input_shape()).dump());
       }
     } else {
-      if (!key.blackbox || key.blackbox->stage != "final") {
-        fail_input(job.key_path, "--predictions needs a key with final black-box keys");
+      torch::Tensor queries = query_inputs(key);
+      if (!queries.defined()) {
+        fail_input(job.key_path, "--predictions needs a key with black-box keys or keyed regions");
       }
-      answers = read_predictions(job.predictions_path, key.blackbox->size(), key.num_classes);
+      answers = read_predictions(job.predictions_path, queries.size(0), key.num_classes);
       out.inputs["predictions"] = file_entry(job.predictions_path);
     }
     out.verdict = decide_ownership(model ? &model->module : nullptr, job.model_path, key, answers,

@@ -188,16 +188,16 @@ BlackboxEmbedResult embed_blackbox(torch::jit::Module& model, const BlackboxKey&
 }
 
 BlackboxDecision decide_blackbox(const BlackboxKey& key, int64_t num_classes,
-                                 const torch::Tensor& answers) {
+                                 const torch::Tensor& answers, double alpha) {
   BlackboxDecision d;
   d.keys = key.size();
   d.mismatches = answers.ne(key.labels).sum().item<int64_t>();
   double miss = 1.0 - 1.0 / double(num_classes);
-  d.threshold = blackbox_threshold(d.keys, num_classes, key.false_claim_probability);
+  d.threshold = blackbox_threshold(d.keys, num_classes, alpha);
   d.threshold_false_claim = binomial_lower_tail(d.keys, d.threshold - 1, miss);
   d.log10_p_value = log10_binomial_lower_tail(d.keys, d.mismatches, miss);
   d.p_value = binomial_lower_tail(d.keys, d.mismatches, miss);
-  d.verified = d.mismatches < d.threshold;
+  d.verified = d.p_value <= alpha;  // the same as mismatches < threshold
   return d;
 }
 

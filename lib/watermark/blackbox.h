@@ -70,15 +70,15 @@ BlackboxEmbedResult embed_blackbox(torch::jit::Module& model, const BlackboxKey&
 struct BlackboxDecision {
   int64_t keys = 0;
   int64_t mismatches = 0;
-  int64_t threshold = 0;        // theta: proven when mismatches < theta
+  int64_t threshold = 0;        // theta: proven when mismatches < theta (p_value <= alpha)
   double p_value = 1;           // P[Binomial(K, 1 - 1/C) <= mismatches]
   double log10_p_value = 0;
   double threshold_false_claim = 0;  // P[Binomial(K, 1 - 1/C) <= theta - 1]
   bool verified = false;
 };
 
-// Decision from the labels a suspect gave to the final keys.
+// Decision from the labels a suspect gave to the final keys, at false-claim probability alpha.
 BlackboxDecision decide_blackbox(const BlackboxKey& key, int64_t num_classes,
-                                 const torch::Tensor& answers);
+                                 const torch::Tensor& answers, double alpha);
 
 }  // namespace ds

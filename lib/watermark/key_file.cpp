@@ -7,7 +7,7 @@
 #include "core/files.h"
 #include "core/sha256.h"
 #include "data/archive_check.h"
-#include "watermark/ecc.h"
+#include "watermark/key_fields.h"
 
 namespace ds {
 namespace {
@@ -52,6 +52,7 @@ std::map<std::string, c10::IValue> fields_of(const OwnerKey& key) {
   meta["num_classes"] = key.num_classes;
   if (!key.whitebox) meta.erase("whitebox");
   if (!key.blackbox) meta.erase("blackbox");
+  if (!key.regions) meta.erase("regions");
   std::map<std::string, c10::IValue> f;
   f["format"] = std::string(kFormat);
   f["format_version"] = kFormatVersion;
@@ -84,6 +85,20 @@ std::map<std::string, c10::IValue> fields_of(const OwnerKey& key) {
     f["blackbox.inputs"] = b.inputs;
     f["blackbox.labels"] = b.labels;
     f["blackbox.base_predictions"] = b.base_predictions;
+  }
+  if (key.regions) {
+    const RegionKey& r = *key.regions;
+    meta["regions"]["count"] = r.regions();
+    meta["regions"]["fraction"] = r.fraction;
+    for (auto [name, t] : {std::pair<const char*, const torch::Tensor*>{"centre", &r.centre},
+                           {"directions", &r.directions},
+                           {"thresholds", &r.thresholds},
+                           {"targets", &r.targets},
+                           {"excluded", &r.excluded},
+                           {"inputs", &r.inputs},
+                           {"input_regions", &r.input_regions}}) {
+      f[std::string("regions.") + name] = *t;
+    }
   }
   f["meta"] = meta.dump();
   if (key.signature) {
@@ -137,30 +152,6 @@ void write_key(OwnerKey& key, const std::string& path) {
 }
 
 namespace {
-
-// A key file's field table, read and checked: every lookup failure names the file.
-struct KeyFields {
-  std::string path;
-  std::map<std::string, c10::IValue> fields;
-  std::string stored_hash;
-
-  const c10::IValue& get(const std::string& name) const {
-    auto it = fields.find(name);
-    if (it == fields.end()) fail_input(path, "not a deepsigns key (missing field '" + name + "')");
-    return it->second;
-  }
-  torch::Tensor tensor(const std::string& name, c10::ScalarType type, int64_t dims) const {
-    const c10::IValue& t = get(name);
-    if (!t.isTensor() || t.toTensor().scalar_type() != type || t.toTensor().dim() != dims) {
-      fail_input(path, "field '" + name + "' has the wrong type or shape");
-    }
-    return t.toTensor().contiguous();
-  }
-};
-
-bool sample_shape_is(const torch::Tensor& t, const std::vector<int64_t>& shape) {
-  return std::vector<int64_t>(t.sizes().begin() + 1, t.sizes().end()) == shape;
-}
 
 // The pickled dict's fields, with the stored hash apart.
 KeyFields read_field_table(const std::string& raw, const std::string& path) {
@@ -245,102 +236,6 @@ std::optional<KeySignature> read_signature(const KeyFields& k) {
   return s;
 }
 
-// The realignment profile and the error-correction payload, when the key has them.
-void read_whitebox_options(const KeyFields& k, const OwnerKey& key, WhiteboxKey& w) {
-  const std::string& path = k.path;
-  const Json& meta = key.meta["whitebox"];
-  if (meta.contains("profile_count")) {
-    w.profile_inputs = k.tensor("whitebox.profile_inputs", torch::kFloat32, 4);
-    w.profile = k.tensor("whitebox.profile", torch::kFloat32, 2);
-    if (w.profile.size(0) != w.profile_inputs.size(0) || w.profile.size(1) != w.layer_width ||
-        w.profile.size(0) < 2 || !sample_shape_is(w.profile_inputs, key.input_shape)) {
-      fail_input(path, "white-box profile does not match the layer width or input shape");
-    }
-  }
-  if (meta.contains("ecc")) {
-    try {
-      const Json& e = meta["ecc"];
-      if (e.at("code") != "bch") throw std::runtime_error("code");
-      w.ecc_m = e.at("m").get<int64_t>();
-      w.ecc_t = e.at("t").get<int64_t>();
-    } catch (const std::exception&) {
-      fail_input(path, "white-box error-correction metadata is malformed");
-    }
-    w.payload = k.tensor("whitebox.payload", torch::kInt64, 2);
-    std::string problem = check_ecc_payload(w);
-    if (!problem.empty()) fail_input(path, "white-box error correction: " + problem);
-  }
-}
-
-// Runs `read` over a part's metadata; any missing or mistyped field is `problem`.
-template <typename Read>
-void read_part_meta(const std::string& path, const char* problem, Read read) {
-  try {
-    read();
-  } catch (const std::exception&) {
-    fail_input(path, problem);
-  }
-}
-
-WhiteboxKey read_whitebox_part(const KeyFields& k, const OwnerKey& key) {
-  const std::string& path = k.path;
-  WhiteboxKey w;
-  read_part_meta(path, "white-box metadata is incomplete", [&] {
-    const Json& m = key.meta["whitebox"];
-    w.layer = m.at("layer").get<std::string>();
-    w.layer_width = m.at("layer_width").get<int64_t>();
-    w.carriers = m.at("carriers").get<std::vector<int64_t>>();
-  });
-  w.projection = k.tensor("whitebox.projection", torch::kFloat32, 2);
-  w.bits = k.tensor("whitebox.bits", torch::kInt64, 2);
-  w.triggers = k.tensor("whitebox.triggers", torch::kFloat32, 4);
-  w.trigger_labels = k.tensor("whitebox.trigger_labels", torch::kInt64, 1);
-  int64_t n = w.bits.size(1);
-  if (w.projection.size(0) != w.layer_width || w.projection.size(1) != n ||
-      w.bits.size(0) != int64_t(w.carriers.size()) || n < 1) {
-    fail_input(path, "white-box projection, bits and carriers disagree in shape");
-  }
-  if (w.bits.lt(0).any().item<bool>() || w.bits.gt(1).any().item<bool>()) {
-    fail_input(path, "white-box bits must be 0 or 1");
-  }
-  if (w.triggers.size(0) != w.trigger_labels.size(0) || w.triggers.size(0) < 1 ||
-      !sample_shape_is(w.triggers, key.input_shape)) {
-    fail_input(path, "white-box triggers do not match the key's input shape");
-  }
-  for (int64_t c : w.carriers) {
-    if (c < 0 || c >= key.num_classes) fail_input(path, "white-box carrier class out of range");
-  }
-  read_whitebox_options(k, key, w);
-  return w;
-}
-
-BlackboxKey read_blackbox_part(const KeyFields& k, const OwnerKey& key) {
-  const std::string& path = k.path;
-  BlackboxKey b;
-  read_part_meta(path, "black-box metadata is incomplete", [&] {
-    const Json& m = key.meta["blackbox"];
-    b.stage = m.at("stage").get<std::string>();
-    b.keys_wanted = m.at("keys_wanted").get<int64_t>();
-    b.false_claim_probability = m.at("false_claim_probability").get<double>();
-    b.generator = m.at("generator");
-  });
-  b.inputs = k.tensor("blackbox.inputs", torch::kFloat32, 4);
-  b.labels = k.tensor("blackbox.labels", torch::kInt64, 1);
-  b.base_predictions = k.tensor("blackbox.base_predictions", torch::kInt64, 1);
-  if (b.stage != "candidates" && b.stage != "final") fail_input(path, "unknown black-box stage");
-  if (b.inputs.size(0) != b.labels.size(0) || b.labels.size(0) != b.base_predictions.size(0) ||
-      b.labels.size(0) < 1 || !sample_shape_is(b.inputs, key.input_shape)) {
-    fail_input(path, "black-box inputs, labels and input shape disagree");
-  }
-  if (b.labels.min().item<int64_t>() < 0 || b.labels.max().item<int64_t>() >= key.num_classes) {
-    fail_input(path, "black-box label out of range");
-  }
-  if (!(b.false_claim_probability > 0 && b.false_claim_probability < 1) || b.keys_wanted < 1) {
-    fail_input(path, "black-box decision settings out of range");
-  }
-  return b;
-}
-
 }  // namespace
 
 OwnerKey read_key(const std::string& path) {
@@ -353,8 +248,9 @@ OwnerKey read_key(const std::string& path) {
   key.signature = read_signature(k);
   if (key.meta.contains("whitebox")) key.whitebox = read_whitebox_part(k, key);
   if (key.meta.contains("blackbox")) key.blackbox = read_blackbox_part(k, key);
-  if (!key.whitebox && !key.blackbox)
-    fail_input(path, "key has neither a white-box nor a black-box part");
+  if (key.meta.contains("regions")) key.regions = read_region_part(k, key);
+  if (!key.whitebox && !key.blackbox && !key.regions)
+    fail_input(path, "key has no white-box, black-box or keyed-region part");
   return key;
 }
 

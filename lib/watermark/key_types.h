@@ -1,6 +1,6 @@
 // The owner's key as held in memory: the white-box part (layer, carriers, projection, bits,
 // triggers, realignment profile, error-correction payload), the black-box part (key inputs and
-// labels) and the owner's signature. Reading and writing them is key_file.h.
+// labels), the keyed-region part and the owner's signature. Reading and writing them is key_file.h.
 #pragma once
 
 #include <torch/torch.h>
@@ -52,6 +52,25 @@ struct BlackboxKey {
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
 };
 
+// Keyed-region part: answers that an extracted model inherits. The owner serves the model behind
+// a guard (region_guard.h) that answers inputs inside K secret regions of input space (half-spaces
+// along smooth random directions, together about `fraction` of the task's inputs) with the
+// region's target class. A model trained on those answers learns the rule; an unrelated one
+// answers a region's target no more often than its other allowed classes (region_key.h).
+struct RegionKey {
+  double fraction = 0;       // share of the owner's training inputs the guard re-answers
+  torch::Tensor centre;      // float32, D = C*H*W: the projections' origin (the data's mean)
+  torch::Tensor directions;  // float32, K x D, zero-mean, unit norm
+  torch::Tensor thresholds;  // float32, K: region k holds inputs projecting above thresholds[k]
+  torch::Tensor targets;     // int64, K: the class the guard answers in region k
+  torch::Tensor excluded;    // int64, K: the region's most common class, never its target
+  torch::Tensor inputs;      // float32 verification inputs in [0, 1], n x C x H x W
+  torch::Tensor input_regions;  // int64, n: the region each verification input lies in
+
+  int64_t regions() const { return directions.defined() ? directions.size(0) : 0; }
+  int64_t size() const { return input_regions.defined() ? input_regions.size(0) : 0; }
+};
+
 // The owner's Ed25519 signature over the key's commitment digest (signing.h).
 struct KeySignature {
   std::string public_key;  // 64 hex characters
@@ -65,6 +84,7 @@ struct OwnerKey {
   Json meta = Json::object();  // how the key was made (seeds, message, settings)
   std::optional<WhiteboxKey> whitebox;
   std::optional<BlackboxKey> blackbox;
+  std::optional<RegionKey> regions;
   std::optional<KeySignature> signature;
   std::string sha256;  // canonical content hash, set by write_key / read_key
 };

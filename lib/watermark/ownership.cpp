@@ -4,6 +4,9 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/errors.h"
 
 namespace ds {
@@ -51,6 +54,13 @@ Json blackbox_json(const BlackboxVerdict& b) {
               {"threshold_false_claim", d.threshold_false_claim}};
 }
 
+Json regions_json(const RegionVerdict& r) {
+  const RegionDecision& d = r.decision;
+  return Json{{"verified", r.verified},       {"queries", d.queries},
+              {"matches", d.matches},         {"regions_hit", d.regions_hit},
+              {"p_value", d.p_value},         {"log10_p_value", d.log10_p_value}};
+}
+
 }  // namespace
 
 Json OwnershipVerdict::to_json() const {
@@ -64,13 +74,16 @@ Json OwnershipVerdict::to_json() const {
     r["mismatches"] = blackbox->decision.mismatches;
     r["threshold"] = blackbox->decision.threshold;
   }
+  if (regions) r["regions"] = regions_json(*regions);
   r["verified"] = verified;
+  r["alpha"] = alpha;
+  r["parts_checked"] = parts_checked;
   r["p_value"] = p_value;
   r["log10_p_value"] = log10_p_value;
   return r;
 }
 
-std::vector<std::string> OwnershipVerdict::summary(double alpha) const {
+std::vector<std::string> OwnershipVerdict::summary() const {
   std::vector<std::string> lines;
   if (whitebox && whitebox->checked) {
     const WhiteboxExtraction& e = whitebox->extraction;
@@ -83,8 +96,7 @@ std::vector<std::string> OwnershipVerdict::summary(double alpha) const {
                       a["units_matched"].get<int64_t>(), a["mean_correlation"].get<double>(),
                       a["identity"].get<bool>() ? ", in order" : ", reordered"));
     }
-    lines.push_back(fmt::format("white-box: BER {:.4f}, p-value {:.3g} (alpha {:.3g})", e.ber,
-                                e.p_value, alpha));
+    lines.push_back(fmt::format("white-box: BER {:.4f}, p-value {:.3g}", e.ber, e.p_value));
     if (!e.ecc.is_null()) {
       lines.push_back(
           fmt::format("white-box: error-corrected payload {} (false-claim probability {:.3g})",
@@ -98,17 +110,38 @@ std::vector<std::string> OwnershipVerdict::summary(double alpha) const {
         fmt::format("black-box: {} of {} keys mismatched (threshold {}), p-value {:.3g}",
                     d.mismatches, d.keys, d.threshold, d.p_value));
   }
-  lines.push_back(verified ? "ownership PROVEN" : "ownership NOT proven");
+  if (regions) {
+    const RegionDecision& d = regions->decision;
+    lines.push_back(fmt::format(
+        "keyed regions: {} of {} answers on the region targets ({} regions led), p-value {:.3g}",
+        d.matches, d.queries, d.regions_hit, d.p_value));
+  }
+  lines.push_back(fmt::format("ownership {}: smallest p-value x {} part(s) = {:.3g} {} alpha {:.3g}",
+                              verified ? "PROVEN" : "NOT proven", parts_checked, p_value,
+                              verified ? "<=" : ">", alpha));
   return lines;
+}
+
+torch::Tensor query_inputs(const OwnerKey& key) {
+  std::vector<torch::Tensor> parts;
+  if (key.blackbox && key.blackbox->stage == "final") parts.push_back(key.blackbox->inputs);
+  if (key.regions) parts.push_back(key.regions->inputs);
+  if (parts.empty()) return torch::Tensor();
+  return torch::cat(parts).contiguous();
 }
 
 OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& model_path,
                                   const OwnerKey& key, const torch::Tensor& answers, double alpha) {
+  if (key.blackbox && key.blackbox->stage != "final") {
+    throw InputError("the key's black-box part holds candidates, not keys: embed it first");
+  }
   OwnershipVerdict v;
-  auto consider = [&v](bool verified, double p, double log10_p) {
-    v.verified = v.verified || verified;
-    if (log10_p < v.log10_p_value) v.p_value = p, v.log10_p_value = log10_p;
-  };
+  v.alpha = alpha;
+  v.parts_checked = int64_t(bool(key.blackbox)) + int64_t(bool(key.regions)) +
+                    int64_t(key.whitebox && model);
+  const double part_alpha = v.part_alpha();
+  double best_log10 = 0;
+  auto consider = [&best_log10](double log10_p) { best_log10 = std::min(best_log10, log10_p); };
   if (key.whitebox) {
     WhiteboxVerdict w;
     w.layer = key.whitebox->layer;
@@ -116,21 +149,32 @@ OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& 
     if (model) {
       w.checked = true;
       w.extraction = extract_whitebox(*model, *key.whitebox, model_path);
-      w.verified = w.extraction.p_value <= alpha;
-      consider(w.verified, w.extraction.p_value, w.extraction.log10_p_value);
+      w.verified = w.extraction.log10_p_value <= std::log10(part_alpha);
+      consider(w.extraction.log10_p_value);
     }
     v.whitebox = w;
   }
+  torch::Tensor queries = query_inputs(key);
+  torch::Tensor labels = model && queries.defined() ? predict_labels(*model, queries) : answers;
+  int64_t offset = 0;
   if (key.blackbox) {
-    if (key.blackbox->stage != "final") {
-      throw InputError("the key's black-box part holds candidates, not keys: embed it first");
-    }
-    torch::Tensor labels = model ? predict_labels(*model, key.blackbox->inputs) : answers;
-    BlackboxVerdict b{decide_blackbox(*key.blackbox, key.num_classes, labels),
+    int64_t n = key.blackbox->size();
+    BlackboxVerdict b{decide_blackbox(*key.blackbox, key.num_classes, labels.slice(0, 0, n),
+                                      part_alpha),
                       key.blackbox->false_claim_probability};
-    consider(b.decision.verified, b.decision.p_value, b.decision.log10_p_value);
+    consider(b.decision.log10_p_value);
     v.blackbox = b;
+    offset = n;
   }
+  if (key.regions) {
+    RegionVerdict r{decide_regions(*key.regions, key.num_classes, labels.slice(0, offset)), false};
+    r.verified = r.decision.log10_p_value <= std::log10(part_alpha);
+    consider(r.decision.log10_p_value);
+    v.regions = r;
+  }
+  v.log10_p_value = std::min(0.0, best_log10 + std::log10(double(std::max<int64_t>(v.parts_checked, 1))));
+  v.p_value = std::pow(10.0, v.log10_p_value);
+  v.verified = v.parts_checked > 0 && v.log10_p_value <= std::log10(alpha);
   return v;
 }
 

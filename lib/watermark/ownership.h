@@ -1,7 +1,9 @@
 // The ownership decision: every check the owner's key supports, run on a suspect model (or, for
 // the black-box part alone, on the labels a remote model gave the key inputs), and the verdict.
-// Ownership is proven when any part proves it; the overall false-claim probability is at most
-// the sum of the parts'.
+// One rule decides: each part checked yields an exact p-value (or a stated upper bound), and
+// ownership is proven when the smallest, multiplied by the number of parts checked (Bonferroni),
+// is at most alpha. So the verdict's false-claim probability is at most alpha, whichever part
+// proves it.
 #pragma once
 
 #include <torch/script.h>
@@ -13,6 +15,7 @@
 #include "core/config.h"
 #include "watermark/blackbox.h"
 #include "watermark/key_types.h"
+#include "watermark/region_key.h"
 #include "watermark/whitebox_extract.h"
 
 namespace ds {
@@ -23,7 +26,7 @@ constexpr double kDefaultAlpha = 1e-6;
 
 struct WhiteboxVerdict {
   bool checked = false;   // false: the key has a white-box part but no weights were given
-  bool verified = false;  // p_value <= alpha
+  bool verified = false;  // p_value <= the per-part alpha
   std::string layer;
   std::vector<int64_t> carriers;
   WhiteboxExtraction extraction;
@@ -31,25 +34,39 @@ struct WhiteboxVerdict {
 
 struct BlackboxVerdict {
   BlackboxDecision decision;
-  double false_claim_probability = 0;  // the key's p
+  double false_claim_probability = 0;  // the key's p at embedding (which keys were kept)
+};
+
+struct RegionVerdict {
+  RegionDecision decision;
+  bool verified = false;  // p_value <= the per-part alpha
 };
 
 struct OwnershipVerdict {
   bool verified = false;
-  double p_value = 1, log10_p_value = 0;  // the strongest part's
+  double alpha = kDefaultAlpha;
+  int64_t parts_checked = 0;
+  double p_value = 1, log10_p_value = 0;  // the smallest part's, times parts_checked (at most 1)
   std::optional<WhiteboxVerdict> whitebox;
   std::optional<BlackboxVerdict> blackbox;
+  std::optional<RegionVerdict> regions;
 
-  // The report fields: verified, p_value, log10_p_value, whitebox, blackbox, and for tables
-  // ber (white-box), mismatches and threshold (black-box).
+  double part_alpha() const { return alpha / double(std::max<int64_t>(parts_checked, 1)); }
+  // The report fields: verified, alpha, parts_checked, p_value, log10_p_value, whitebox,
+  // blackbox, regions, and for tables ber (white-box), mismatches and threshold (black-box).
   Json to_json() const;
   // One line per part, for the log.
-  std::vector<std::string> summary(double alpha) const;
+  std::vector<std::string> summary() const;
 };
 
-// Every check the key supports on an in-memory model, or on `answers` to the black-box queries
-// when `model` is null.
+// Every check the key supports on an in-memory model, or on `answers` to the key's queries
+// (query_inputs order: black-box keys, then keyed-region inputs) when `model` is null.
 OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& model_path,
                                   const OwnerKey& key, const torch::Tensor& answers, double alpha);
 
+}  // namespace ds
+
+namespace ds {
+// The inputs a remote suspect is asked about, in the order --predictions lists its answers.
+torch::Tensor query_inputs(const OwnerKey& key);
 }  // namespace ds

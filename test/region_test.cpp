@@ -1,0 +1,120 @@
+// Keyed regions: the exact test's values and its false-claim rate on models that never saw the
+// guard, the guard's answers, and the key part's round trip through the key file.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "model/zoo.h"
+#include "test_util.h"
+#include "watermark/key_file.h"
+#include "watermark/ownership.h"
+#include "watermark/region_guard.h"
+#include "watermark/region_key.h"
+
+namespace {
+
+using ds::testing::quadrant_dataset;
+
+// A small key made from the toy data: 4 classes, 6 regions.
+ds::RegionKey toy_key(uint64_t seed) {
+  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}};
+  ds::RegionKeySpec spec;
+  spec.regions = 6;
+  spec.fraction = 0.05;
+  spec.per_region = 8;
+  return ds::make_region_key(spec, data, seed);
+}
+
+TEST(RegionKey, RegionsHoldTheRequestedShareAndTargetsAvoidTheCommonClass) {
+  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}};
+  ds::RegionKeySpec spec;
+  spec.regions = 6;
+  spec.fraction = 0.05;
+  ds::RegionKey key = ds::make_region_key(spec, data, 9);
+  double share = ds::region_of(key, data.train.images).ge(0).to(torch::kFloat64).mean().item<double>();
+  EXPECT_GT(share, 0.03);  // overlapping regions count once
+  EXPECT_LE(share, 0.05 + 1e-3);
+  EXPECT_FALSE(key.targets.eq(key.excluded).any().item<bool>());
+  // Every verification input lies in the region it is listed under.
+  EXPECT_TRUE(ds::region_of(key, key.inputs).equal(key.input_regions));
+  // Same seed, same key; another seed, other directions.
+  EXPECT_TRUE(ds::make_region_key(spec, data, 9).directions.equal(key.directions));
+  EXPECT_FALSE(ds::make_region_key(spec, data, 10).directions.equal(key.directions));
+}
+
+TEST(RegionKey, ExactTestGivesTheKeyProbabilityWhenEveryAnswerIsTheTarget) {
+  ds::RegionKey key = toy_key(5);
+  torch::Tensor answers = key.targets.index({key.input_regions});
+  ds::RegionDecision d = ds::decide_regions(key, 4, answers);
+  EXPECT_EQ(d.matches, key.size());
+  int64_t present = std::get<0>(at::_unique(key.input_regions)).numel();
+  EXPECT_EQ(d.regions_hit, present);
+  // Each region's count is its own only under its true target: (1/3) per region present.
+  EXPECT_NEAR(d.log10_p_value, double(present) * std::log10(1.0 / 3.0), 1e-9);
+}
+
+TEST(RegionKey, ExactTestIsOneWhenNothingMatches) {
+  ds::RegionKey key = toy_key(5);
+  ds::RegionDecision d = ds::decide_regions(key, 4, key.excluded.index({key.input_regions}));
+  EXPECT_EQ(d.matches, 0);
+  EXPECT_NEAR(d.p_value, 1.0, 1e-12);
+}
+
+TEST(RegionKey, FalseClaimRateOnIndependentAnswersIsAtMostAlpha) {
+  // Answers that know nothing of the key: over many keys, P[p <= a] <= a at every level.
+  ds::RegionKey key = toy_key(5);
+  auto gen = at::detail::createCPUGenerator(17);
+  int64_t below_01 = 0, below_1 = 0, trials = 2000;
+  for (int64_t t = 0; t < trials; ++t) {
+    ds::RegionKey k = key;
+    k.targets = (k.excluded + torch::randint(1, 4, {k.regions()}, gen, torch::kInt64)) % 4;
+    torch::Tensor answers = torch::randint(0, 4, {k.size()}, gen, torch::kInt64);
+    double p = ds::decide_regions(k, 4, answers).p_value;
+    below_01 += p <= 0.01;
+    below_1 += p <= 0.1;
+  }
+  // Binomial slack of about three standard deviations above the nominal rate.
+  EXPECT_LE(below_01, int64_t(0.01 * trials + 3 * std::sqrt(0.01 * trials)));
+  EXPECT_LE(below_1, int64_t(0.1 * trials + 3 * std::sqrt(0.1 * trials)));
+}
+
+TEST(RegionGuard, AnswersTheTargetInsideRegionsAndPassesTheRestThrough) {
+  ds::RegionKey key = toy_key(5);
+  ds::ArchSpec arch;
+  arch.arch = "mlp";
+  arch.hidden = {16};
+  ds::InputSpec input{{1, 28, 28}, 4, {0.3}, {0.3}};
+  torch::jit::Module model = ds::build_model(arch, input, 1);
+  model.eval();
+  torch::jit::Module guarded = ds::guard_model(model, key);
+  EXPECT_TRUE(ds::is_guarded(guarded));
+  EXPECT_FALSE(ds::is_guarded(model));
+  torch::Tensor x = torch::cat({key.inputs, quadrant_dataset(200, 8).images});
+  torch::Tensor plain = model.forward({x}).toTensor();
+  torch::Tensor served = guarded.forward({x}).toTensor();
+  torch::Tensor region = ds::region_of(key, x);
+  torch::Tensor inside = region.ge(0);
+  ASSERT_GT(inside.sum().item<int64_t>(), 0);
+  ASSERT_GT((~inside).sum().item<int64_t>(), 0);
+  EXPECT_TRUE(served.index({~inside}).equal(plain.index({~inside})));
+  EXPECT_TRUE(served.index({inside}).argmax(1).equal(key.targets.index({region.index({inside})})));
+  // The same logits, two of them traded: soft labels carry the target too.
+  EXPECT_TRUE(std::get<0>(served.sort(1)).allclose(std::get<0>(plain.sort(1))));
+}
+
+TEST(RegionKey, RoundTripsThroughTheKeyFile) {
+  ds::testing::TempDir dir;
+  ds::OwnerKey key;
+  key.input_shape = {1, 28, 28};
+  key.num_classes = 4;
+  key.regions = toy_key(5);
+  ds::write_key(key, dir.file("k.key"));
+  ds::OwnerKey back = ds::read_key(dir.file("k.key"));
+  ASSERT_TRUE(back.regions.has_value());
+  EXPECT_TRUE(back.regions->directions.equal(key.regions->directions));
+  EXPECT_TRUE(back.regions->targets.equal(key.regions->targets));
+  EXPECT_TRUE(back.regions->inputs.equal(key.regions->inputs));
+  EXPECT_EQ(back.sha256, key.sha256);
+}
+
+}  // namespace
