@@ -263,6 +263,29 @@ TEST(Attacks, ServingFiltersWrapTheModelSoBothVerificationModesSeeThem) {
   torch::Tensor smoothed = ds::serve_behind_filter(d.model, smooth).get_method("pre")({flat}).toTensor();
   EXPECT_TRUE(torch::allclose(smoothed, flat));
 
+  // JPEG-like: a constant image survives any quality; at quality 100 (steps of 1) every pixel
+  // moves by a few grey levels at most; lower quality distorts pixel noise far more.
+  ds::InputFilter jpeg;
+  jpeg.kind = "jpeg";
+  auto jpeg_pre = [&](int64_t quality, const torch::Tensor& img) {
+    jpeg.quality = quality;
+    return ds::serve_behind_filter(d.model, jpeg).get_method("pre")({img}).toTensor();
+  };
+  EXPECT_TRUE(torch::allclose(jpeg_pre(30, flat), flat, 0, 2.0 / 255));
+  EXPECT_LE((jpeg_pre(100, x) - x).abs().max().item<double>(), 4.0 / 255);
+  torch::manual_seed(3);
+  torch::Tensor speckle = torch::rand({2, 1, 12, 12});
+  double err10 = (jpeg_pre(10, speckle) - speckle).abs().mean().item<double>();
+  double err90 = (jpeg_pre(90, speckle) - speckle).abs().mean().item<double>();
+  EXPECT_GT(err10, 3 * err90);
+  // Noise: the spread it adds is the configured scale (clamping aside, on a mid-grey image).
+  ds::InputFilter noise;
+  noise.kind = "noise";
+  noise.scale = 0.1;
+  torch::Tensor grey = torch::full({4, 1, 12, 12}, 0.5);
+  torch::Tensor noisy = ds::serve_behind_filter(d.model, noise).get_method("pre")({grey}).toTensor();
+  EXPECT_NEAR((noisy - grey).std().item<double>(), 0.1, 0.02);
+
   // The wrapped model saves and loads like any other.
   ds::testing::TempDir dir;
   ds::save_model(m, d.info, dir.file("served.pt"));
@@ -289,7 +312,7 @@ TEST(AttackSpec, RejectsBadFieldsNamingThem) {
   EXPECT_PRED2(starts_with, msg({{"attack", "prune"}, {"ratee", 0.5}}), "a.json: unknown field 'ratee'");
   EXPECT_PRED2(starts_with, msg({{"attack", "weight_shift"}, {"data", data}, {"noise", -1}}), "a.json: field 'noise' must be >= 0");
   EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "median"}, {"size", 4}}), "a.json: field 'size' must be odd and at most 15");
-  EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "blur"}}), "a.json: field 'filter' must be one of smooth, median, bits");
+  EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "blur"}}), "a.json: field 'filter' must be one of smooth, median, bits, noise, jpeg");
   EXPECT_PRED2(starts_with, msg({{"attack", "overwrite"}, {"data", data}}), "accepted");
 }
 

@@ -34,7 +34,8 @@ TEST(RegionKey, RegionsHoldTheRequestedShareAndTargetsAvoidTheCommonClass) {
   double share = ds::region_of(key, data.train.images).ge(0).to(torch::kFloat64).mean().item<double>();
   EXPECT_GT(share, 0.03);  // overlapping regions count once
   EXPECT_LE(share, 0.05 + 1e-3);
-  EXPECT_FALSE(key.targets.eq(key.excluded).any().item<bool>());
+  EXPECT_FALSE(key.excluded.gather(1, key.targets.unsqueeze(1)).any().item<bool>());
+  EXPECT_TRUE(key.excluded.sum(1).ge(1).all().item<bool>());
   // Every verification input lies in the region it is listed under.
   EXPECT_TRUE(ds::region_of(key, key.inputs).equal(key.input_regions));
   // Same seed, same key; another seed, other directions.
@@ -49,13 +50,20 @@ TEST(RegionKey, ExactTestGivesTheKeyProbabilityWhenEveryAnswerIsTheTarget) {
   EXPECT_EQ(d.matches, key.size());
   int64_t present = std::get<0>(at::_unique(key.input_regions)).numel();
   EXPECT_EQ(d.regions_hit, present);
-  // Each region's count is its own only under its true target: (1/3) per region present.
-  EXPECT_NEAR(d.log10_p_value, double(present) * std::log10(1.0 / 3.0), 1e-9);
+  // Each region's count is its own only under its true target: 1/allowed per region present.
+  double expected = 0;
+  for (int64_t r = 0; r < key.regions(); ++r) {
+    if (key.input_regions.eq(r).any().item<bool>()) {
+      expected -= std::log10(double(4 - key.excluded[r].sum().item<int64_t>()));
+    }
+  }
+  EXPECT_NEAR(d.log10_p_value, expected, 1e-9);
 }
 
 TEST(RegionKey, ExactTestIsOneWhenNothingMatches) {
   ds::RegionKey key = toy_key(5);
-  ds::RegionDecision d = ds::decide_regions(key, 4, key.excluded.index({key.input_regions}));
+  torch::Tensor common = key.excluded.argmax(1);  // an excluded class of each region
+  ds::RegionDecision d = ds::decide_regions(key, 4, common.index({key.input_regions}));
   EXPECT_EQ(d.matches, 0);
   EXPECT_NEAR(d.p_value, 1.0, 1e-12);
 }
@@ -67,7 +75,9 @@ TEST(RegionKey, FalseClaimRateOnIndependentAnswersIsAtMostAlpha) {
   int64_t below_01 = 0, below_1 = 0, trials = 2000;
   for (int64_t t = 0; t < trials; ++t) {
     ds::RegionKey k = key;
-    k.targets = (k.excluded + torch::randint(1, 4, {k.regions()}, gen, torch::kInt64)) % 4;
+    // Targets drawn as the key draws them: uniformly among each region's allowed classes.
+    torch::Tensor weights = (1 - k.excluded).to(torch::kFloat64);
+    k.targets = torch::multinomial(weights, 1, false, gen).flatten();
     torch::Tensor answers = torch::randint(0, 4, {k.size()}, gen, torch::kInt64);
     double p = ds::decide_regions(k, 4, answers).p_value;
     below_01 += p <= 0.01;

@@ -29,7 +29,8 @@ const std::vector<AttackKind>& attack_kinds() {
       {"extract", true, {"queries", "epochs", "attacker_fraction"}, parse_extract_attack},
       {"weight_shift", true, {"mean_shift", "noise", "epochs", "lr", "attacker_fraction"},
        parse_weight_shift_attack},
-      {"preprocess", false, {"size", "bits", "attacker_fraction"}, parse_preprocess_attack},
+      {"preprocess", false, {"size", "bits", "scale", "quality", "attacker_fraction"},
+       parse_preprocess_attack},
   };
   // clang-format on
   return kinds;

@@ -1,5 +1,6 @@
 // Attacks on the serving path: the thief keeps the weights untouched and filters every input
-// before the model sees it (smoothing, a median filter, fewer bits per pixel), which costs no
+// before the model sees it (smoothing, a median filter, fewer bits per pixel, Gaussian noise,
+// JPEG-like compression), which costs no
 // training and can wash out key inputs that live in high frequencies. The suspect is wrapped,
 // so that both verification modes (weights and taps, or query answers) see the filter.
 #pragma once
@@ -15,9 +16,11 @@
 namespace ds {
 
 struct InputFilter {
-  std::string kind = "smooth";  // smooth (box mean) | median | bits (depth reduction)
+  std::string kind = "smooth";  // smooth (box mean) | median | bits | noise | jpeg
   int64_t size = 3;             // smooth, median: odd window width
   int64_t bits = 4;             // bits: levels per pixel = 2^bits
+  double scale = 0.05;          // noise: standard deviation of the Gaussian added (pixels in [0, 1])
+  int64_t quality = 75;         // jpeg: IJG quality 1..100 of each channel's 8x8 DCT quantisation
 };
 
 // A new module that applies `filter` to its input, then runs a copy of `model`: forward and

@@ -114,20 +114,24 @@ RegionKey read_region_part(const KeyFields& k, const OwnerKey& key) {
   r.directions = k.tensor("regions.directions", torch::kFloat32, 2);
   r.thresholds = k.tensor("regions.thresholds", torch::kFloat32, 1);
   r.targets = k.tensor("regions.targets", torch::kInt64, 1);
-  r.excluded = k.tensor("regions.excluded", torch::kInt64, 1);
+  r.excluded = k.tensor("regions.excluded", torch::kInt64, 2);
   r.inputs = k.tensor("regions.inputs", torch::kFloat32, 4);
   r.input_regions = k.tensor("regions.input_regions", torch::kInt64, 1);
   int64_t n = r.regions(), d = r.centre.size(0);
   if (n < 1 || r.directions.size(0) != n || r.directions.size(1) != d ||
-      r.thresholds.size(0) != n || r.excluded.size(0) != n || r.size() < 1 ||
+      r.thresholds.size(0) != n || r.excluded.size(0) != n ||
+      r.excluded.size(1) != key.num_classes || r.size() < 1 ||
       r.inputs.size(0) != r.size() || !sample_shape_is(r.inputs, key.input_shape) ||
       d != r.inputs[0].numel()) {
     fail_input(path, "keyed-region directions, thresholds, targets and inputs disagree in shape");
   }
-  bool bad = r.targets.min().item<int64_t>() < 0 || r.excluded.min().item<int64_t>() < 0 ||
+  bool bad = r.targets.min().item<int64_t>() < 0 ||
              r.targets.max().item<int64_t>() >= key.num_classes ||
-             r.excluded.max().item<int64_t>() >= key.num_classes || r.targets.eq(r.excluded).any().item<bool>() ||
              r.input_regions.min().item<int64_t>() < 0 || r.input_regions.max().item<int64_t>() >= n;
+  // Each target is an allowed class of its region, and each region allows two or more.
+  bad = bad || r.excluded.lt(0).any().item<bool>() || r.excluded.gt(1).any().item<bool>() ||
+        r.excluded.sum(1).gt(key.num_classes - 2).any().item<bool>() ||
+        r.excluded.gather(1, r.targets.clamp(0, key.num_classes - 1).unsqueeze(1)).any().item<bool>();
   if (bad) fail_input(path, "keyed-region target or region index out of range");
   return r;
 }

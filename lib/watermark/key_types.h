@@ -63,7 +63,7 @@ struct RegionKey {
   torch::Tensor directions;  // float32, K x D, zero-mean, unit norm
   torch::Tensor thresholds;  // float32, K: region k holds inputs projecting above thresholds[k]
   torch::Tensor targets;     // int64, K: the class the guard answers in region k
-  torch::Tensor excluded;    // int64, K: the region's most common class, never its target
+  torch::Tensor excluded;    // int64 0/1, K x classes: classes common in region k, never its target
   torch::Tensor inputs;      // float32 verification inputs in [0, 1], n x C x H x W
   torch::Tensor input_regions;  // int64, n: the region each verification input lies in
 

@@ -18,6 +18,8 @@ RegionKeySpec parse_region_key_spec(ConfigObject obj) {
   if (s.fraction > 0.2) obj.fail("fraction", "must be at most 0.2: it is the guard's accuracy cost");
   s.grid = obj.get_positive_int("grid", s.grid);
   s.per_region = obj.get_positive_int("per_region", s.per_region);
+  s.exclude_share = obj.get_fraction("exclude_share", s.exclude_share, false);
+  s.verify_from = obj.get_choice("verify_from", s.verify_from, {"train", "test"});
   obj.finish();
   return s;
 }
@@ -26,7 +28,9 @@ Json region_key_spec_to_json(const RegionKeySpec& s) {
   return Json{{"regions", s.regions},
               {"fraction", s.fraction},
               {"grid", s.grid},
-              {"per_region", s.per_region}};
+              {"per_region", s.per_region},
+              {"exclude_share", s.exclude_share},
+              {"verify_from", s.verify_from}};
 }
 
 namespace {
@@ -51,27 +55,37 @@ torch::Tensor projections(const RegionKey& key, const torch::Tensor& inputs) {
   return torch::matmul(inputs.flatten(1).to(torch::kFloat32) - key.centre, key.directions.t());
 }
 
-// Region k's most common class among the owner's inputs in it, and a target drawn from the rest.
-void draw_targets(RegionKey& key, const Dataset& train, uint64_t seed) {
+// The classes common in each region (the most common, and any with at least `share` of the
+// owner's inputs there, leaving two or more allowed), and a target drawn from the rest.
+void draw_targets(RegionKey& key, const Dataset& train, double share, uint64_t seed) {
   torch::Tensor in = region_of(key, train.images);
   int64_t k = key.regions(), classes = train.num_classes;
   auto gen = at::detail::createCPUGenerator(seed);
-  std::vector<int64_t> excluded(k), targets(k);
+  key.excluded = torch::zeros({k, classes}, torch::kInt64);
+  std::vector<int64_t> targets(k);
   for (int64_t r = 0; r < k; ++r) {
     torch::Tensor labels = train.labels.index({in.eq(r)});
     if (labels.numel() == 0) throw InputError("a keyed region holds none of the owner's inputs");
-    excluded[r] = torch::bincount(labels, {}, classes).argmax().item<int64_t>();
-    int64_t pick = torch::randint(classes - 1, {1}, gen).item<int64_t>();
-    targets[r] = pick >= excluded[r] ? pick + 1 : pick;
+    torch::Tensor counts = torch::bincount(labels, {}, classes).to(torch::kFloat64);
+    torch::Tensor order = counts.argsort(0, true);
+    for (int64_t i = 0; i < classes - 2; ++i) {
+      int64_t c = order[i].item<int64_t>();
+      if (i > 0 && counts[c].item<double>() < share * double(labels.numel())) break;
+      key.excluded[r][c] = 1;
+    }
+    std::vector<int64_t> allowed;
+    for (int64_t c = 0; c < classes; ++c) {
+      if (key.excluded[r][c].item<int64_t>() == 0) allowed.push_back(c);
+    }
+    targets[r] = allowed[size_t(torch::randint(int64_t(allowed.size()), {1}, gen).item<int64_t>())];
   }
-  key.excluded = torch::tensor(excluded, torch::kInt64);
   key.targets = torch::tensor(targets, torch::kInt64);
 }
 
-// The test inputs deepest inside each region (largest margin over the threshold).
-void pick_verification_inputs(RegionKey& key, const Dataset& test, int64_t per_region) {
-  torch::Tensor in = region_of(key, test.images);
-  torch::Tensor margin = projections(key, test.images) - key.thresholds;
+// The inputs deepest inside each region (largest margin over the threshold).
+void pick_verification_inputs(RegionKey& key, const Dataset& from, int64_t per_region) {
+  torch::Tensor in = region_of(key, from.images);
+  torch::Tensor margin = projections(key, from.images) - key.thresholds;
   std::vector<torch::Tensor> picked, regions;
   for (int64_t r = 0; r < key.regions(); ++r) {
     torch::Tensor idx = in.eq(r).nonzero().flatten();
@@ -81,9 +95,9 @@ void pick_verification_inputs(RegionKey& key, const Dataset& test, int64_t per_r
     picked.push_back(idx);
     regions.push_back(torch::full({idx.numel()}, r, torch::kInt64));
   }
-  if (picked.empty()) throw InputError("no test input falls in any keyed region: raise 'fraction'");
+  if (picked.empty()) throw InputError("no input falls in any keyed region: raise 'fraction'");
   torch::Tensor idx = torch::cat(picked);
-  key.inputs = test.images.index({idx}).contiguous();
+  key.inputs = from.images.index({idx}).contiguous();
   key.input_regions = torch::cat(regions);
 }
 
@@ -101,8 +115,9 @@ RegionKey make_region_key(const RegionKeySpec& spec, const DataSplits& data, uin
   double q = 1.0 - spec.fraction / double(spec.regions);
   int64_t rank = int64_t(std::floor(q * double(p.size(0) - 1)));
   key.thresholds = std::get<0>(p.sort(0)).select(0, rank).contiguous();
-  draw_targets(key, train, mix_seed(key_seed, 402));
-  pick_verification_inputs(key, data.test, spec.per_region);
+  draw_targets(key, train, spec.exclude_share, mix_seed(key_seed, 402));
+  pick_verification_inputs(key, spec.verify_from == "test" ? data.test : data.train,
+                           spec.per_region);
   return key;
 }
 
@@ -126,15 +141,16 @@ RegionDecision decide_regions(const RegionKey& key, int64_t num_classes,
   // Distribution of the match count for targets drawn at random: one convolution per region.
   std::vector<double> dist{1.0};
   for (int64_t r = 0; r < key.regions(); ++r) {
-    int64_t excluded = key.excluded[r].item<int64_t>(), target = key.targets[r].item<int64_t>();
+    int64_t target = key.targets[r].item<int64_t>();
     int64_t own = counts[r][target].item<int64_t>(), best = 0;
+    int64_t allowed = num_classes - key.excluded[r].sum().item<int64_t>();
     d.matches += own;
     std::vector<double> next(dist.size() + size_t(counts[r].sum().item<int64_t>()), 0.0);
     for (int64_t c = 0; c < num_classes; ++c) {
-      if (c == excluded) continue;
+      if (key.excluded[r][c].item<int64_t>() != 0) continue;
       int64_t m = counts[r][c].item<int64_t>();
       if (c != target) best = std::max(best, m);
-      for (size_t s = 0; s < dist.size(); ++s) next[s + size_t(m)] += dist[s] / double(num_classes - 1);
+      for (size_t s = 0; s < dist.size(); ++s) next[s + size_t(m)] += dist[s] / double(allowed);
     }
     if (own > best) ++d.regions_hit;
     dist.swap(next);

@@ -17,15 +17,22 @@ struct RegionKeySpec {
   int64_t regions = 10;      // K: each hit region adds up to log2(classes - 1) bits of evidence
   double fraction = 0.006;   // share of the task's inputs the guard re-answers (its accuracy cost)
   int64_t grid = 4;          // directions are grid x grid Gaussian fields, smoothed to the input
-  int64_t per_region = 10;   // verification inputs kept per region (fewer where the data has fewer)
+  int64_t per_region = 8;    // verification inputs kept per region (fewer where the data has fewer)
+  // Where they come from: the owner's training split (a thief who queried with the same data
+  // also carries the guard's answers on those exact inputs) or its test split (only what the
+  // student generalised from its queries counts).
+  std::string verify_from = "train";
+  // A class making up at least this share of the owner's inputs in a region is never its target:
+  // any model answers it there, so it would only add noise to the test.
+  double exclude_share = 0.1;
 };
 
 RegionKeySpec parse_region_key_spec(ConfigObject obj);
 Json region_key_spec_to_json(const RegionKeySpec& s);
 
 // Draws the regions from the key seed, sets each threshold so that `fraction` of the owner's
-// training inputs fall in some region, draws each target among the classes other than the
-// region's most common one, and keeps the test inputs deepest inside each region.
+// training inputs fall in some region, draws each target among the classes not common in the
+// region, and keeps the `verify_from` inputs deepest inside each region.
 RegionKey make_region_key(const RegionKeySpec& spec, const DataSplits& data, uint64_t key_seed);
 
 // The region each input falls in (the first whose projection exceeds its threshold), -1 for none.
