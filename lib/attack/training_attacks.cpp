@@ -233,33 +233,36 @@ std::unique_ptr<Attack> parse_finetune_attack(ConfigObject& root, const Json&, c
   return a;
 }
 
+namespace {
+
+// The fields every student-training attack shares: student, optimizer (Adam), epochs, batch.
+template <typename A, typename Spec>
+void parse_student_training(ConfigObject& root, A& attack, Spec& spec) {
+  if (root.has("student")) {
+    attack.has_student = true;
+    spec.student = parse_arch_spec(root.get_object("student"));
+  }
+  spec.optimizer = parse_attack_optimizer(root, OptimizerSpec{});
+  spec.epochs = root.get_positive_int("epochs", spec.epochs);
+  spec.batch_size = root.get_positive_int("batch_size", spec.batch_size);
+}
+
+}  // namespace
+
 std::unique_ptr<Attack> parse_distill_attack(ConfigObject& root, const Json&, const AttackSpec&) {
   auto a = std::make_unique<DistillAttack>();
-  DistillSpec& d = a->distill;
-  if (root.has("student")) {
-    a->has_student = true;
-    d.student = parse_arch_spec(root.get_object("student"));
-  }
-  d.temperature = root.get_number("temperature", d.temperature);
-  if (!(d.temperature > 0)) root.fail("temperature", "must be positive");
-  d.optimizer = parse_attack_optimizer(root, OptimizerSpec{});
-  d.epochs = root.get_positive_int("epochs", d.epochs);
-  d.batch_size = root.get_positive_int("batch_size", d.batch_size);
+  parse_student_training(root, *a, a->distill);
+  a->distill.temperature = root.get_number("temperature", a->distill.temperature);
+  if (!(a->distill.temperature > 0)) root.fail("temperature", "must be positive");
   return a;
 }
 
 std::unique_ptr<Attack> parse_extract_attack(ConfigObject& root, const Json&, const AttackSpec&) {
   auto a = std::make_unique<ExtractAttack>();
   ExtractSpec& e = a->extract;
-  if (root.has("student")) {
-    a->has_student = true;
-    e.student = parse_arch_spec(root.get_object("student"));
-  }
+  parse_student_training(root, *a, e);
   e.queries = root.get_int("queries", e.queries);
   if (e.queries < 0) root.fail("queries", "must be 0 (all of the attacker's inputs) or positive");
-  e.optimizer = parse_attack_optimizer(root, OptimizerSpec{});
-  e.epochs = root.get_positive_int("epochs", e.epochs);
-  e.batch_size = root.get_positive_int("batch_size", e.batch_size);
   return a;
 }
 
