@@ -14,11 +14,11 @@ for line in open(f"{out}/verdicts.txt"):
     name, code = line.split()
     v = json.load(open(f"{out}/verify-{name}.json"))
     attack = f"{out}/attack-{name}.json"
-    acc = json.load(open(attack))["test_accuracy"] if os.path.exists(attack) else float("nan")
+    acc = f"{json.load(open(attack))['test_accuracy']:.4f}" if os.path.exists(attack) else "-"
     r, w, b = v.get("regions", {}), v.get("whitebox", {}), v.get("blackbox", {})
     held = f"{out}/heldout-{name}.json"
     h = json.load(open(held)).get("regions", {}) if os.path.exists(held) else {}
-    lines.append(f"| {name} | {acc:.4f} | {r.get('matches')}/{r.get('queries')} | {r.get('regions_hit')} | "
+    lines.append(f"| {name} | {acc} | {r.get('matches')}/{r.get('queries')} | {r.get('regions_hit')} | "
                  f"{r.get('p_value', 1):.3g} | {w.get('p_value', 1):.3g} | {b.get('p_value', 1):.3g} | "
                  f"{v['p_value']:.3g} | {'yes' if v['verified'] else 'no'} | "
                  f"{h.get('matches')}/{h.get('queries')} | {h.get('p_value', 1):.3g} |")
