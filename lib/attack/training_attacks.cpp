@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/errors.h"
 #include "core/runtime.h"
@@ -169,36 +170,30 @@ AttackResult student_result(const LoadedModel& model, const ArchSpec& student,
   return r;
 }
 
-struct DistillAttack : Attack {
+// An attack that trains a fresh student from the suspect's answers with `train`.
+template <typename Spec, AttackTraining (*train)(torch::jit::Module&, const Spec&, const Dataset&,
+                                                 uint64_t, InputSpec*)>
+struct StudentAttack : Attack {
   bool has_student = false;  // otherwise the suspect's own architecture, which zoo models record
-  DistillSpec distill;
+  std::string kind;
+  Spec spec;
 
   AttackResult apply(const AttackInputs& in) const override {
-    DistillSpec d = distill;
-    d.student = student_arch(has_student, distill.student, in.model, "distill");
+    Spec s = spec;
+    s.student = student_arch(has_student, spec.student, in.model, kind);
     torch::jit::Module teacher = clone_model(in.model.module);
     InputSpec input;
-    AttackTraining t = distill_model(teacher, d, *in.attacker, in.spec.seed, &input);
-    return student_result(in.model, d.student, input, t);
-  }
-};
-
-struct ExtractAttack : Attack {
-  bool has_student = false;
-  ExtractSpec extract;
-
-  AttackResult apply(const AttackInputs& in) const override {
-    ExtractSpec e = extract;
-    e.student = student_arch(has_student, extract.student, in.model, "extract");
-    torch::jit::Module teacher = clone_model(in.model.module);
-    InputSpec input;
-    AttackTraining t = extract_model(teacher, e, *in.attacker, in.spec.seed, &input);
-    AttackResult r = student_result(in.model, e.student, input, t);
-    r.details["queries"] = std::min<int64_t>(e.queries > 0 ? e.queries : in.attacker->size(),
-                                             in.attacker->size());
+    AttackTraining t = train(teacher, s, *in.attacker, in.spec.seed, &input);
+    AttackResult r = student_result(in.model, s.student, input, t);
+    if constexpr (std::is_same_v<Spec, ExtractSpec>) {
+      r.details["queries"] = s.queries > 0 ? std::min(s.queries, in.attacker->size())
+                                           : in.attacker->size();
+    }
     return r;
   }
 };
+using DistillAttack = StudentAttack<DistillSpec, distill_model>;
+using ExtractAttack = StudentAttack<ExtractSpec, extract_model>;
 
 }  // namespace
 
@@ -236,31 +231,32 @@ std::unique_ptr<Attack> parse_finetune_attack(ConfigObject& root, const Json&, c
 namespace {
 
 // The fields every student-training attack shares: student, optimizer (Adam), epochs, batch.
-template <typename A, typename Spec>
-void parse_student_training(ConfigObject& root, A& attack, Spec& spec) {
+template <typename A>
+void parse_student_training(ConfigObject& root, A& attack, const std::string& kind) {
+  attack.kind = kind;
   if (root.has("student")) {
     attack.has_student = true;
-    spec.student = parse_arch_spec(root.get_object("student"));
+    attack.spec.student = parse_arch_spec(root.get_object("student"));
   }
-  spec.optimizer = parse_attack_optimizer(root, OptimizerSpec{});
-  spec.epochs = root.get_positive_int("epochs", spec.epochs);
-  spec.batch_size = root.get_positive_int("batch_size", spec.batch_size);
+  attack.spec.optimizer = parse_attack_optimizer(root, OptimizerSpec{});
+  attack.spec.epochs = root.get_positive_int("epochs", attack.spec.epochs);
+  attack.spec.batch_size = root.get_positive_int("batch_size", attack.spec.batch_size);
 }
 
 }  // namespace
 
 std::unique_ptr<Attack> parse_distill_attack(ConfigObject& root, const Json&, const AttackSpec&) {
   auto a = std::make_unique<DistillAttack>();
-  parse_student_training(root, *a, a->distill);
-  a->distill.temperature = root.get_number("temperature", a->distill.temperature);
-  if (!(a->distill.temperature > 0)) root.fail("temperature", "must be positive");
+  parse_student_training(root, *a, "distill");
+  a->spec.temperature = root.get_number("temperature", a->spec.temperature);
+  if (!(a->spec.temperature > 0)) root.fail("temperature", "must be positive");
   return a;
 }
 
 std::unique_ptr<Attack> parse_extract_attack(ConfigObject& root, const Json&, const AttackSpec&) {
   auto a = std::make_unique<ExtractAttack>();
-  ExtractSpec& e = a->extract;
-  parse_student_training(root, *a, e);
+  ExtractSpec& e = a->spec;
+  parse_student_training(root, *a, "extract");
   e.queries = root.get_int("queries", e.queries);
   if (e.queries < 0) root.fail("queries", "must be 0 (all of the attacker's inputs) or positive");
   return a;
