@@ -4,7 +4,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
-#include <type_traits>
 
 #include "core/errors.h"
 #include "core/runtime.h"
@@ -130,10 +129,11 @@ AttackTraining extract_model(torch::jit::Module& teacher, const ExtractSpec& spe
   if (queries.size() == 0) throw InputError("extraction needs attacker data");
   // The API's answers: one top-1 label per query, collected before training.
   queries.labels = predict_labels(teacher, queries.images);
+  Json details{{"queries", queries.size()}};
   ChannelStats stats = channel_stats(queries);
   InputSpec input{queries.sample_shape(), queries.num_classes, stats.mean, stats.std};
   if (student_input) *student_input = input;
-  AttackTraining r{build_model(spec.student, input, mix_seed(seed, 61)), {}};
+  AttackTraining r{build_model(spec.student, input, mix_seed(seed, 61)), {}, details};
   std::vector<torch::Tensor> params;
   for (auto p : r.model.parameters()) params.push_back(p);
   r.epochs = train_parameters(r.model, params, spec.optimizer, spec.epochs, spec.batch_size,
@@ -161,7 +161,7 @@ ArchSpec student_arch(bool configured, const ArchSpec& student, const LoadedMode
 
 AttackResult student_result(const LoadedModel& model, const ArchSpec& student,
                             const InputSpec& input, const AttackTraining& t) {
-  AttackResult r{t.model, model.info, Json::object()};
+  AttackResult r{t.model, model.info, t.details};
   r.info.erase("guard");  // a student is a new model: whatever served the teacher is not in it
   r.info["arch"] = arch_spec_to_json(student);
   r.info["normalization"] = Json{{"mean", input.mean}, {"std", input.std}};
@@ -184,12 +184,7 @@ struct StudentAttack : Attack {
     torch::jit::Module teacher = clone_model(in.model.module);
     InputSpec input;
     AttackTraining t = train(teacher, s, *in.attacker, in.spec.seed, &input);
-    AttackResult r = student_result(in.model, s.student, input, t);
-    if constexpr (std::is_same_v<Spec, ExtractSpec>) {
-      r.details["queries"] = s.queries > 0 ? std::min(s.queries, in.attacker->size())
-                                           : in.attacker->size();
-    }
-    return r;
+    return student_result(in.model, s.student, input, t);
   }
 };
 using DistillAttack = StudentAttack<DistillSpec, distill_model>;

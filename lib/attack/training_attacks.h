@@ -29,6 +29,7 @@ struct FinetuneSpec {
 struct AttackTraining {
   torch::jit::Module model;
   std::vector<EpochStats> epochs;
+  Json details = Json::object();  // what the training alone knows (extraction: queries sent)
 };
 AttackTraining finetune_model(const torch::jit::Module& model, const FinetuneSpec& spec,
                               const Dataset& attacker_data, uint64_t seed);

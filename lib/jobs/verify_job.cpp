@@ -107,11 +107,11 @@ VerifyResult run_verify_job(const VerifyJob& job) {
                                      ", the model takes " + Json(model->input_shape()).dump());
       }
     } else {
-      torch::Tensor queries = query_inputs(key);
-      if (!queries.defined()) {
+      const int64_t queries = query_count(key);
+      if (queries == 0) {
         fail_input(job.key_path, "--predictions needs a key with black-box keys or keyed regions");
       }
-      answers = read_predictions(job.predictions_path, queries.size(0), key.num_classes);
+      answers = read_predictions(job.predictions_path, queries, key.num_classes);
       out.inputs["predictions"] = file_entry(job.predictions_path);
     }
     out.verdict = decide_ownership(model ? &model->module : nullptr, job.model_path, key, answers,

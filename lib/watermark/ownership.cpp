@@ -122,6 +122,12 @@ std::vector<std::string> OwnershipVerdict::summary() const {
   return lines;
 }
 
+int64_t query_count(const OwnerKey& key) {
+  int64_t n = key.regions ? key.regions->size() : 0;
+  if (key.blackbox && key.blackbox->stage == "final") n += key.blackbox->size();
+  return n;
+}
+
 torch::Tensor query_inputs(const OwnerKey& key) {
   std::vector<torch::Tensor> parts;
   if (key.blackbox && key.blackbox->stage == "final") parts.push_back(key.blackbox->inputs);
@@ -139,9 +145,13 @@ OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& 
   v.alpha = alpha;
   v.parts_checked = int64_t(bool(key.blackbox)) + int64_t(bool(key.regions)) +
                     int64_t(key.whitebox && model);
-  const double part_alpha = v.part_alpha();
+  const double part_alpha = v.part_alpha(), log10_part_alpha = std::log10(part_alpha);
   double best_log10 = 0;
-  auto consider = [&best_log10](double log10_p) { best_log10 = std::min(best_log10, log10_p); };
+  // Every part is judged the same way: its p-value against alpha / parts checked.
+  auto consider = [&](double log10_p) {
+    best_log10 = std::min(best_log10, log10_p);
+    return log10_p <= log10_part_alpha;
+  };
   if (key.whitebox) {
     WhiteboxVerdict w;
     w.layer = key.whitebox->layer;
@@ -149,13 +159,13 @@ OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& 
     if (model) {
       w.checked = true;
       w.extraction = extract_whitebox(*model, *key.whitebox, model_path);
-      w.verified = w.extraction.log10_p_value <= std::log10(part_alpha);
-      consider(w.extraction.log10_p_value);
+      w.verified = consider(w.extraction.log10_p_value);
     }
     v.whitebox = w;
   }
-  torch::Tensor queries = query_inputs(key);
-  torch::Tensor labels = model && queries.defined() ? predict_labels(*model, queries) : answers;
+  // The model's answers to the key's queries, or the remote model's.
+  torch::Tensor labels = answers;
+  if (model && query_count(key) > 0) labels = predict_labels(*model, query_inputs(key));
   int64_t offset = 0;
   if (key.blackbox) {
     int64_t n = key.blackbox->size();
@@ -168,8 +178,7 @@ OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& 
   }
   if (key.regions) {
     RegionVerdict r{decide_regions(*key.regions, key.num_classes, labels.slice(0, offset)), false};
-    r.verified = r.decision.log10_p_value <= std::log10(part_alpha);
-    consider(r.decision.log10_p_value);
+    r.verified = consider(r.decision.log10_p_value);
     v.regions = r;
   }
   v.log10_p_value = std::min(0.0, best_log10 + std::log10(double(std::max<int64_t>(v.parts_checked, 1))));

@@ -67,6 +67,8 @@ OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& 
 }  // namespace ds
 
 namespace ds {
-// The inputs a remote suspect is asked about, in the order --predictions lists its answers.
+// The inputs a remote suspect is asked about, in the order --predictions lists its answers
+// (undefined when the key has none), and how many there are.
 torch::Tensor query_inputs(const OwnerKey& key);
+int64_t query_count(const OwnerKey& key);
 }  // namespace ds

@@ -55,37 +55,49 @@ torch::Tensor projections(const RegionKey& key, const torch::Tensor& inputs) {
   return torch::matmul(inputs.flatten(1).to(torch::kFloat32) - key.centre, key.directions.t());
 }
 
+// The region of each row of projections `p`: the first whose threshold it exceeds, -1 for none.
+torch::Tensor first_region(const torch::Tensor& p, const torch::Tensor& thresholds) {
+  torch::Tensor hit = p.gt(thresholds);
+  // First hit wins: weight hits by descending priority and take the largest.
+  torch::Tensor priority = torch::arange(p.size(1), 0, -1, torch::kInt64);
+  torch::Tensor first = (hit.to(torch::kInt64) * priority).argmax(1);
+  return torch::where(hit.any(1), first, torch::full_like(first, -1));
+}
+
 // The classes common in each region (the most common, and any with at least `share` of the
 // owner's inputs there, leaving two or more allowed), and a target drawn from the rest.
-void draw_targets(RegionKey& key, const Dataset& train, double share, uint64_t seed) {
-  torch::Tensor in = region_of(key, train.images);
+// `in`: the region of each of the owner's training inputs.
+void draw_targets(RegionKey& key, const Dataset& train, const torch::Tensor& in, double share,
+                  uint64_t seed) {
   int64_t k = key.regions(), classes = train.num_classes;
   auto gen = at::detail::createCPUGenerator(seed);
-  key.excluded = torch::zeros({k, classes}, torch::kInt64);
-  std::vector<int64_t> targets(k);
+  std::vector<int64_t> excluded(size_t(k * classes), 0), targets(k);
   for (int64_t r = 0; r < k; ++r) {
     torch::Tensor labels = train.labels.index({in.eq(r)});
     if (labels.numel() == 0) throw InputError("a keyed region holds none of the owner's inputs");
     torch::Tensor counts = torch::bincount(labels, {}, classes).to(torch::kFloat64);
     torch::Tensor order = counts.argsort(0, true);
+    int64_t* row = excluded.data() + r * classes;
     for (int64_t i = 0; i < classes - 2; ++i) {
       int64_t c = order[i].item<int64_t>();
       if (i > 0 && counts[c].item<double>() < share * double(labels.numel())) break;
-      key.excluded[r][c] = 1;
+      row[c] = 1;
     }
     std::vector<int64_t> allowed;
     for (int64_t c = 0; c < classes; ++c) {
-      if (key.excluded[r][c].item<int64_t>() == 0) allowed.push_back(c);
+      if (row[c] == 0) allowed.push_back(c);
     }
     targets[r] = allowed[size_t(torch::randint(int64_t(allowed.size()), {1}, gen).item<int64_t>())];
   }
+  key.excluded = torch::tensor(excluded, torch::kInt64).reshape({k, classes});
   key.targets = torch::tensor(targets, torch::kInt64);
 }
 
-// The inputs deepest inside each region (largest margin over the threshold).
-void pick_verification_inputs(RegionKey& key, const Dataset& from, int64_t per_region) {
-  torch::Tensor in = region_of(key, from.images);
-  torch::Tensor margin = projections(key, from.images) - key.thresholds;
+// The inputs deepest inside each region (largest margin over the threshold), given their
+// projections `p` and regions `in`.
+void pick_verification_inputs(RegionKey& key, const Dataset& from, const torch::Tensor& p,
+                              const torch::Tensor& in, int64_t per_region) {
+  torch::Tensor margin = p - key.thresholds;
   std::vector<torch::Tensor> picked, regions;
   for (int64_t r = 0; r < key.regions(); ++r) {
     torch::Tensor idx = in.eq(r).nonzero().flatten();
@@ -111,23 +123,25 @@ RegionKey make_region_key(const RegionKeySpec& spec, const DataSplits& data, uin
   key.centre = train.images.flatten(1).mean(0).contiguous();
   key.directions =
       smooth_directions(spec.regions, train.sample_shape(), spec.grid, mix_seed(key_seed, 401));
+  // The training inputs' projections serve the thresholds, the targets and, by default, the
+  // verification inputs.
   torch::Tensor p = projections(key, train.images);
   double q = 1.0 - spec.fraction / double(spec.regions);
   int64_t rank = int64_t(std::floor(q * double(p.size(0) - 1)));
   key.thresholds = std::get<0>(p.sort(0)).select(0, rank).contiguous();
-  draw_targets(key, train, spec.exclude_share, mix_seed(key_seed, 402));
-  pick_verification_inputs(key, spec.verify_from == "test" ? data.test : data.train,
+  torch::Tensor in = first_region(p, key.thresholds);
+  draw_targets(key, train, in, spec.exclude_share, mix_seed(key_seed, 402));
+  if (spec.verify_from == "test") {
+    p = projections(key, data.test.images);
+    in = first_region(p, key.thresholds);
+  }
+  pick_verification_inputs(key, spec.verify_from == "test" ? data.test : train, p, in,
                            spec.per_region);
   return key;
 }
 
 torch::Tensor region_of(const RegionKey& key, const torch::Tensor& inputs) {
-  torch::Tensor hit = projections(key, inputs).gt(key.thresholds);
-  int64_t k = key.regions();
-  // First hit wins: weight hits by descending priority and take the largest.
-  torch::Tensor priority = torch::arange(k, 0, -1, torch::kInt64);
-  torch::Tensor first = (hit.to(torch::kInt64) * priority).argmax(1);
-  return torch::where(hit.any(1), first, torch::full_like(first, -1));
+  return first_region(projections(key, inputs), key.thresholds);
 }
 
 RegionDecision decide_regions(const RegionKey& key, int64_t num_classes,

@@ -17,16 +17,7 @@ case "$CASE" in
     expect_exit 0 "$BIN/ds-verify" --keys "$T/owner.key" --export-queries "$T/q"
     [ -f "$T/q/queries.pt" ] && [ -f "$T/q/query_015.png" ] || fail "queries not exported"
     head -c 8 "$T/q/query_000.png" | od -c | head -1 | grep -q "P   N   G" || fail "not a PNG"
-    for m in marked base; do
-      $PY - "$T/$m.pt" "$T/q/queries.pt" "$T/$m-labels.json" <<'PYEOF' || fail "python query"
-import json, sys, torch
-model = torch.jit.load(sys.argv[1]).eval()
-x = torch.load(sys.argv[2])["x"]
-with torch.no_grad():
-    labels = model(x).argmax(1).tolist()
-json.dump({"labels": labels}, open(sys.argv[3], "w"))
-PYEOF
-    done
+    for m in marked base; do answer_queries "$T/$m.pt" "$T/q/queries.pt" "$T/$m-labels.json" object; done
     expect_exit 0 "$BIN/ds-verify" --keys "$T/owner.key" --predictions "$T/marked-labels.json"
     expect_exit 1 "$BIN/ds-verify" --keys "$T/owner.key" --predictions "$T/base-labels.json"
     ;;

@@ -28,6 +28,18 @@ expect_error_line() {
 
 expect_no_file() { [ ! -e "$1" ] || fail "unexpected output file $1"; }
 
+# answer_queries MODEL QUERIES OUT [list|object]: labels MODEL gives the exported QUERIES, as a
+# remote API would answer them, written to OUT as a JSON list or as {"labels": [...]}.
+answer_queries() {
+  $PY - "$1" "$2" "$3" "${4:-list}" <<'PYEOF' || fail "python query"
+import json, sys, torch
+model = torch.jit.load(sys.argv[1]).eval()
+with torch.no_grad():
+    labels = model(torch.load(sys.argv[2])["x"]).argmax(1).tolist()
+json.dump({"labels": labels} if sys.argv[4] == "object" else labels, open(sys.argv[3], "w"))
+PYEOF
+}
+
 json_get() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
 
 # fmnist_data [TRAIN_FRACTION [TEST_FRACTION]]: prints the data JSON for Fashion-MNIST, or for

@@ -32,15 +32,7 @@ case "$CASE" in
     expect_exit 1 "$BIN/ds-verify" --model "$T/base.pt" --keys "$T/owner.key" --report "$T/u.json"
     # Query-only: the region inputs are exported and answered as through an API.
     expect_exit 0 "$BIN/ds-verify" --keys "$T/owner.key" --export-queries "$T/q"
-    for m in served base; do
-      $PY - "$T/$m.pt" "$T/q/queries.pt" "$T/$m-labels.json" <<'PYEOF' || fail "python query"
-import json, sys, torch
-model = torch.jit.load(sys.argv[1]).eval()
-with torch.no_grad():
-    labels = model(torch.load(sys.argv[2])["x"]).argmax(1).tolist()
-json.dump(labels, open(sys.argv[3], "w"))
-PYEOF
-    done
+    for m in served base; do answer_queries "$T/$m.pt" "$T/q/queries.pt" "$T/$m-labels.json"; done
     expect_exit 0 "$BIN/ds-verify" --keys "$T/owner.key" --predictions "$T/served-labels.json"
     expect_exit 1 "$BIN/ds-verify" --keys "$T/owner.key" --predictions "$T/base-labels.json"
     ;;
