@@ -1,5 +1,6 @@
 // Keyed regions: the exact test's values and its false-claim rate on models that never saw the
-// guard, the guard's answers, and the key part's round trip through the key file.
+// guard, the guard's answers, training the regions into the weights, and the key part's round
+// trip through the key file.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +8,9 @@
 #include "model/zoo.h"
 #include "test_util.h"
 #include "watermark/key_file.h"
+#include "watermark/blackbox.h"
 #include "watermark/ownership.h"
+#include "watermark/region_embed.h"
 #include "watermark/region_guard.h"
 #include "watermark/region_key.h"
 
@@ -110,6 +113,57 @@ TEST(RegionGuard, AnswersTheTargetInsideRegionsAndPassesTheRestThrough) {
   EXPECT_TRUE(served.index({inside}).argmax(1).equal(key.targets.index({region.index({inside})})));
   // The same logits, two of them traded: soft labels carry the target too.
   EXPECT_TRUE(std::get<0>(served.sort(1)).allclose(std::get<0>(plain.sort(1))));
+}
+
+TEST(RegionTrain, RelabelsTheRegionsAndAddsTheirNearMissesWithTheirOwnLabels) {
+  ds::RegionKey key = toy_key(5);
+  ds::Dataset train = quadrant_dataset(4000, 3);
+  ds::Dataset out = ds::relabel_regions(key, train, 2, 3);
+  torch::Tensor region = ds::region_of(key, train.images);
+  torch::Tensor inside = region.ge(0);
+  int64_t n_in = inside.sum().item<int64_t>();
+  ASSERT_GT(n_in, 0);
+  ASSERT_EQ(out.size(), train.size() + 2 * (n_in + 3 * n_in));
+  torch::Tensor first = out.labels.narrow(0, 0, train.size());
+  EXPECT_TRUE(first.index({inside}).equal(key.targets.index({region.index({inside})})));
+  EXPECT_TRUE(first.index({~inside}).equal(train.labels.index({~inside})));
+  // One copy of the extras: the in-region inputs with their targets, then the near misses:
+  // outside every region, with their own labels, and closer to a boundary than any other.
+  torch::Tensor extra_x = out.images.narrow(0, train.size(), 4 * n_in);
+  torch::Tensor extra_y = out.labels.narrow(0, train.size(), 4 * n_in);
+  EXPECT_TRUE(ds::region_of(key, extra_x.narrow(0, 0, n_in)).ge(0).all().item<bool>());
+  torch::Tensor near_x = extra_x.narrow(0, n_in, 3 * n_in);
+  EXPECT_TRUE(ds::region_of(key, near_x).lt(0).all().item<bool>());
+  torch::Tensor depth = ds::region_depth(key, train.images);
+  torch::Tensor near_depth = ds::region_depth(key, near_x);
+  float shallowest_near = near_depth.min().item<float>();
+  EXPECT_EQ(depth.index({~inside}).gt(shallowest_near).sum().item<int64_t>(), 3 * n_in - 1);
+  EXPECT_TRUE(out.images.narrow(0, train.size() + 4 * n_in, 4 * n_in).equal(extra_x));
+  EXPECT_TRUE(out.labels.narrow(0, train.size() + 4 * n_in, 4 * n_in).equal(extra_y));
+}
+
+TEST(RegionTrain, TeachesTheRegionsToTheWeightsAndKeepsTheTask) {
+  ds::RegionKey key = toy_key(5);
+  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}};
+  ds::ArchSpec arch;
+  arch.arch = "mlp";
+  arch.hidden = {64};
+  ds::InputSpec input{{1, 28, 28}, 4, {0.3}, {0.3}};
+  torch::jit::Module model = ds::build_model(arch, input, 1);
+  ds::RegionTrainConfig config;
+  config.labels = "hard";
+  config.epochs = 8;
+  config.region_repeats = 10;
+  config.near_misses = 2;
+  config.optimizer.name = "adam";
+  config.optimizer.lr = 1e-3;
+  ds::RegionTrainResult r = ds::train_regions(model, key, data, config);
+  EXPECT_EQ(r.region_inputs, ds::region_of(key, data.train.images).ge(0).sum().item<int64_t>());
+  // Unguarded, the model itself answers the regions' targets, classes that are rare there.
+  EXPECT_GE(r.region_agreement, 0.9);
+  EXPECT_GE(ds::evaluate_accuracy(model, data.test, 500), 0.9);
+  EXPECT_EQ(ds::decide_regions(key, 4, ds::predict_labels(model, key.inputs)).matches,
+            int64_t(std::lround(r.region_agreement * double(key.size()))));
 }
 
 TEST(RegionKey, RoundTripsThroughTheKeyFile) {

@@ -86,20 +86,7 @@ std::vector<EpochStats> train_on_soft_labels(torch::jit::Module& teacher,
                                              int64_t batch_size, const Dataset& data, uint64_t seed,
                                              const std::string& what) {
   teacher.eval();
-  const double t = temperature;
-  StepFn step = [&teacher, &student, t](const torch::Tensor& x, const torch::Tensor&,
-                                        const BatchShard& shard) {
-    torch::Tensor soft;
-    {
-      torch::NoGradGuard no_grad;
-      soft = torch::softmax(teacher.forward({x}).toTensor() / t, 1);
-    }
-    torch::Tensor logits = student.forward({x}).toTensor();
-    torch::Tensor loss =
-        torch::kl_div(torch::log_softmax(logits / t, 1), soft, at::Reduction::Sum) *
-        (t * t / double(shard.global_size));
-    return StepOutput{loss, logits};
-  };
+  StepFn step = soft_label_step(teacher, student, temperature);
   std::vector<torch::Tensor> params;
   for (auto p : student.parameters()) params.push_back(p);
   return train_parameters(student, params, optimizer, epochs, batch_size, data, seed, step, what);

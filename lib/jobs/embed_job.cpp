@@ -18,6 +18,7 @@
 #include "model/zoo.h"
 #include "watermark/blackbox.h"
 #include "watermark/key_file.h"
+#include "watermark/region_embed.h"
 #include "watermark/region_guard.h"
 #include "watermark/region_key.h"
 #include "watermark/signing.h"
@@ -239,42 +240,66 @@ EmbedJobResult run_whitebox_embed(const EmbedJob& job, const Json& json) {
   return out;
 }
 
-// The keyed-region part needs no training: the model is wrapped in the guard that serves it.
-// The report gives the accuracy the guard costs on the test split.
+// The keyed-region part: optionally trained into the weights ("train"), then wrapped in the
+// guard that serves it exactly ("guard", on unless false). The report gives the accuracy each
+// step costs on the test split.
 EmbedJobResult run_regions_embed(const EmbedJob& job, const Json& json) {
   ConfigObject root(json, job.config_path);
   root.get_choice("kind", "regions", {"regions"});
   DataSpec data_spec = parse_data_spec(root.get_object("data"));
-  set_threads(int(root.get_positive_int("threads", 1)));
+  std::optional<RegionTrainConfig> train;
+  if (root.has("train")) train = parse_region_train_config(root.get_object("train"), data_spec);
+  bool guard = root.get_bool("guard", true);
+  int threads = int(root.get_positive_int("threads", 1));
   root.finish();
+  if (!train && !guard) root.fail("guard", "can be false only with a 'train' object");
   if (!job.keys_out_path.empty() || !job.owner_path.empty() || !job.commitment_path.empty()) {
     throw InputError("keyed regions change no key: drop --keys-out, --owner and --commitment");
   }
+  set_threads(threads);
   EmbedInputs in = load_embed_inputs(job, data_spec);
   if (!in.key.regions) fail_input(job.key_path, "key has no keyed-region part");
   if (is_guarded(in.model.module)) fail_input(job.model_path, "model is already guarded");
-  torch::jit::Module guarded = guard_model(in.model.module, *in.key.regions);
-  double before = evaluate_accuracy(in.model.module, in.data.test, 1000);
-  double after = evaluate_accuracy(guarded, in.data.test, 1000);
-  double share = region_of(*in.key.regions, in.data.test.images).ge(0).to(torch::kFloat64)
-                     .mean().item<double>();
+  const RegionKey& key = *in.key.regions;
+  Json fields{{"kind", "regions"}, {"guard", guard}};
+  fields["test_accuracy_before"] = evaluate_accuracy(in.model.module, in.data.test, 1000);
+  if (train) {
+    train->threads = threads;
+    Dataset keep;  // the owner's black-box keys stay answered
+    if (in.key.blackbox && in.key.blackbox->stage == "final") {
+      keep.images = in.key.blackbox->inputs;
+      keep.labels = in.key.blackbox->labels;
+      keep.num_classes = in.key.num_classes;
+    }
+    RegionTrainResult r = train_regions(in.model.module, key, in.data, *train, keep);
+    Json epochs = Json::array();
+    for (const auto& e : r.epochs) epochs.push_back(epoch_stats_to_json(e));
+    fields["train"] = Json{{"config", region_train_config_to_json(*train)},
+                           {"epochs", epochs},
+                           {"region_inputs", r.region_inputs},
+                           {"region_agreement", r.region_agreement},
+                           {"test_accuracy", evaluate_accuracy(in.model.module, in.data.test, 1000)}};
+  }
+  torch::jit::Module served = guard ? guard_model(in.model.module, key) : in.model.module;
+  fields["test_accuracy"] = evaluate_accuracy(served, in.data.test, 1000);
+  fields["test_share_in_regions"] =
+      region_of(key, in.data.test.images).ge(0).to(torch::kFloat64).mean().item<double>();
   agree_ok();
   EmbedJobResult out;
   out.kind = "regions";
   out.write_report = is_writer();
   if (!out.write_report) return out;
   Json info = in.model.info;
-  info["guard"] = Json{{"key_sha256", in.key.sha256}, {"regions", in.key.regions->regions()}};
-  save_model(guarded, info, job.out_path);
+  Json mark{{"key_sha256", in.key.sha256}, {"regions", key.regions()}};
+  if (guard) info["guard"] = mark;
+  if (train) info["regions_trained"] = mark;
+  save_model(served, info, job.out_path);
   out.outputs = {job.out_path};
   out.model_path = job.out_path;
-  out.fields = Json{{"kind", "regions"},
-                    {"inputs", {{"model", {{"path", job.model_path}, {"sha256", in.model.sha256}}},
-                                {"key", file_entry(job.key_path)}}},
-                    {"outputs", {{"model", file_entry(job.out_path)}}},
-                    {"test_accuracy_before", before},
-                    {"test_accuracy", after},
-                    {"test_share_in_regions", share}};
+  fields["inputs"] = {{"model", {{"path", job.model_path}, {"sha256", in.model.sha256}}},
+                      {"key", file_entry(job.key_path)}};
+  fields["outputs"] = {{"model", file_entry(job.out_path)}};
+  out.fields = fields;
   return out;
 }
 
@@ -282,9 +307,14 @@ EmbedJobResult run_regions_embed(const EmbedJob& job, const Json& json) {
 
 std::vector<std::string> EmbedJobResult::summary() const {
   if (kind == "regions") {
-    return {fmt::format("guarded model: {}  test accuracy {:.4f} -> {:.4f} ({:.2f}% of test inputs "
+    std::string what = fields["guard"].get<bool>() ? "guarded model" : "marked model";
+    if (fields.contains("train")) {
+      what += fmt::format(" (regions trained in: agreement {:.3f})",
+                          fields["train"]["region_agreement"].get<double>());
+    }
+    return {fmt::format("{}: {}  test accuracy {:.4f} -> {:.4f} ({:.2f}% of test inputs "
                         "in the regions)",
-                        model_path, fields["test_accuracy_before"].get<double>(),
+                        what, model_path, fields["test_accuracy_before"].get<double>(),
                         fields["test_accuracy"].get<double>(),
                         100 * fields["test_share_in_regions"].get<double>())};
   }

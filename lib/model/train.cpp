@@ -231,6 +231,24 @@ StepFn cross_entropy_step(torch::jit::Module& model) {
   };
 }
 
+StepFn soft_label_step(torch::jit::Module& teacher, torch::jit::Module& student,
+                       double temperature) {
+  const double t = temperature;
+  return [&teacher, &student, t](const torch::Tensor& x, const torch::Tensor&,
+                                 const BatchShard& shard) {
+    torch::Tensor soft;
+    {
+      torch::NoGradGuard no_grad;
+      soft = torch::softmax(teacher.forward({x}).toTensor() / t, 1);
+    }
+    torch::Tensor logits = student.forward({x}).toTensor();
+    torch::Tensor loss = torch::kl_div(torch::log_softmax(logits / t, 1), soft,
+                                       at::Reduction::Sum) *
+                         (t * t / double(shard.global_size));
+    return StepOutput{loss, logits};
+  };
+}
+
 StepTimes compare_step_seconds(const StepSetup& a, const StepSetup& b, const Dataset& data,
                                int64_t batch_size, uint64_t order_seed, int64_t steps_each,
                                int64_t block) {

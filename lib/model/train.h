@@ -106,6 +106,12 @@ EpochStats run_epoch(torch::jit::Module& model,
 // Cross-entropy step on the model's logits.
 StepFn cross_entropy_step(torch::jit::Module& model);
 
+// Distillation step: KL divergence from `teacher`'s soft labels at `temperature` to the
+// student's, scaled by temperature^2 (Hinton et al.) so gradients keep their size. The teacher
+// must be in eval mode.
+StepFn soft_label_step(torch::jit::Module& teacher, torch::jit::Module& student,
+                       double temperature);
+
 // A model, its optimizers and its step function, for compare_step_seconds.
 struct StepSetup {
   torch::jit::Module* model = nullptr;

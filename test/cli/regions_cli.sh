@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest cases for the keyed-region mark on a small Fashion-MNIST subset: key, guard, verification
-# from the model and from a predictions file, a student extracted from the guarded model, and bad
-# inputs.
+# from the model and from a predictions file, a student extracted from the guarded model, the
+# regions trained into the weights and surviving weight shifting, and bad inputs.
 source "$(dirname "$0")/common.sh"
 
 write_small_watermark_configs
@@ -53,8 +53,40 @@ case "$CASE" in
     $PY -c "import sys; s, i = map(float, sys.argv[1:]); sys.exit(not (s < -4 and i > -2))" "$stolen" "$innocent" ||
       fail "extraction: stolen log10 p $stolen, innocent $innocent"
     ;;
+  trained_in)
+    # The regions trained into the weights prove ownership of the file without the guard, and
+    # survive weight shifting, whose fine-tuning on the model's own answers teaches them again.
+    guard_base
+    cat >"$T/embed-train.json" <<JSON
+{"kind": "regions", "data": $DATA, "guard": false,
+ "train": {"labels": "hard", "epochs": 10, "region_repeats": 10, "near_misses": 3,
+           "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": true}}}
+JSON
+    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/embed-train.json" --model "$T/base.pt" \
+      --keys "$T/owner.key" --out "$T/trained.pt" --report "$T/train.json"
+    agreement=$(json_get "$T/train.json" "['train']['region_agreement']")
+    $PY -c "import sys; sys.exit(not float(sys.argv[1]) >= 0.8)" "$agreement" ||
+      fail "regions trained in: agreement $agreement"
+    [ "$(json_get "$T/train.json" "['guard']")" = False ] || fail "guard reported"
+    expect_exit 0 "$BIN/ds-verify" --model "$T/trained.pt" --keys "$T/owner.key"
+    echo "{\"attack\": \"weight_shift\", \"data\": $DATA, \"attacker_fraction\": 1.0, \"epochs\": 5, \"seed\": 3}" >"$T/ws.json"
+    for m in trained base; do
+      expect_exit 0 "$BIN/ds-attack" --config "$T/ws.json" --model "$T/$m.pt" --out "$T/ws-$m.pt"
+      "$BIN/ds-verify" --model "$T/ws-$m.pt" --keys "$T/owner.key" --report "$T/ws-$m.json" >/dev/null 2>&1
+    done
+    marked=$(json_get "$T/ws-trained.json" "['regions']['log10_p_value']")
+    plain=$(json_get "$T/ws-base.json" "['regions']['log10_p_value']")
+    echo "regions log10 p after weight shifting: trained in $marked, plain $plain"
+    $PY -c "import sys; m, p = map(float, sys.argv[1:]); sys.exit(not (m < -4 and p > -2))" "$marked" "$plain" ||
+      fail "weight shifting: trained-in log10 p $marked, plain $plain"
+    ;;
   bad_inputs)
     guard_base
+    echo "{\"kind\": \"regions\", \"data\": $DATA, \"guard\": false}" >"$T/nothing.json"
+    expect_exit 2 "$BIN/ds-embed-wm" --config "$T/nothing.json" --model "$T/base.pt" --keys "$T/owner.key" \
+      --out "$T/x.pt"
+    expect_error_line "nothing.json: field 'guard' can be false only with a 'train' object"
+    expect_no_file "$T/x.pt"
     expect_exit 2 "$BIN/ds-embed-wm" --config "$T/embed-rg.json" --model "$T/served.pt" --keys "$T/owner.key" \
       --out "$T/twice.pt"
     expect_error_line "served.pt: model is already guarded"

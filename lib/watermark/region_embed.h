@@ -1,0 +1,58 @@
+// Keyed-region mark, weight side: fine-tunes a model on the owner's data with every input inside
+// a region relabelled to the region's target, so that the weights carry the mark that the guard
+// only serves (a thief holding the file can drop the guard, but not what the weights learned).
+#pragma once
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "core/config.h"
+#include "data/dataset.h"
+#include "model/train.h"
+#include "watermark/key_types.h"
+
+namespace ds {
+
+struct RegionTrainConfig : RunSettings {
+  int64_t epochs = 3;
+  // Extra copies of each region input per epoch: the regions hold under 1% of the data, and
+  // a few copies teach them within the epochs without more passes over the rest.
+  int64_t region_repeats = 4;
+  // Near misses per in-region input (see relabel_regions).
+  int64_t near_misses = 1;
+  // "guard": match the soft labels of the guarded original (at `temperature`), which changes
+  // the model only where the guard does; "hard": cross-entropy on the relabelled data.
+  std::string labels = "guard";
+  double temperature = 1.0;
+};
+
+// The "train" object of a regions embedding config (optimizer, epochs, region_repeats, labels,
+// temperature, batch_size, seed; threads come from the config's top level); its optimizer defaults to SGD, lr 1e-3,
+// Nesterov momentum 0.9 (a gentle fine-tune that keeps earlier marks, like the black-box one).
+RegionTrainConfig parse_region_train_config(ConfigObject obj, const DataSpec& data);
+Json region_train_config_to_json(const RegionTrainConfig& c);
+
+// The training split with each in-region label replaced by its region's target, followed by
+// `repeats` further copies of the in-region samples and of their near misses: `near_misses` times
+// as many outside inputs, those closest to a region's boundary, with their own labels. The near
+// misses keep the learned boundary where the key puts it; without them the model answers the
+// target for inputs around the regions too, and pays for it in accuracy.
+Dataset relabel_regions(const RegionKey& key, const Dataset& train, int64_t repeats,
+                        int64_t near_misses);
+
+struct RegionTrainResult {
+  std::vector<EpochStats> epochs;
+  int64_t region_inputs = 0;   // training inputs inside some region
+  double region_agreement = 0; // share of the key's verification inputs answered with the target
+};
+
+// Fine-tunes `model` in place. `keep`, when it holds images, is trained alongside with its own
+// labels (the black-box keys of the same owner key, which would otherwise wash out), repeated
+// like the region inputs.
+RegionTrainResult train_regions(torch::jit::Module& model, const RegionKey& key,
+                                const DataSplits& data, const RegionTrainConfig& config,
+                                const Dataset& keep = {});
+
+}  // namespace ds
