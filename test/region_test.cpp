@@ -118,11 +118,16 @@ TEST(RegionGuard, AnswersTheTargetInsideRegionsAndPassesTheRestThrough) {
 TEST(RegionTrain, RelabelsTheRegionsAndAddsTheirNearMissesWithTheirOwnLabels) {
   ds::RegionKey key = toy_key(5);
   ds::Dataset train = quadrant_dataset(4000, 3);
-  ds::Dataset out = ds::relabel_regions(key, train, 2, 3);
-  torch::Tensor region = ds::region_of(key, train.images);
+  ds::RelabelledData relabelled = ds::relabel_regions(key, train, 2, 3);
+  const ds::Dataset& out = relabelled.data;
+  ds::RegionPlacement at = ds::place_in_regions(key, train.images);
+  torch::Tensor region = at.region;
+  EXPECT_TRUE(region.equal(ds::region_of(key, train.images)));
   torch::Tensor inside = region.ge(0);
+  EXPECT_TRUE(at.depth.gt(0).equal(inside));
   int64_t n_in = inside.sum().item<int64_t>();
   ASSERT_GT(n_in, 0);
+  EXPECT_EQ(relabelled.region_inputs, n_in);
   ASSERT_EQ(out.size(), train.size() + 2 * (n_in + 3 * n_in));
   torch::Tensor first = out.labels.narrow(0, 0, train.size());
   EXPECT_TRUE(first.index({inside}).equal(key.targets.index({region.index({inside})})));
@@ -134,10 +139,8 @@ TEST(RegionTrain, RelabelsTheRegionsAndAddsTheirNearMissesWithTheirOwnLabels) {
   EXPECT_TRUE(ds::region_of(key, extra_x.narrow(0, 0, n_in)).ge(0).all().item<bool>());
   torch::Tensor near_x = extra_x.narrow(0, n_in, 3 * n_in);
   EXPECT_TRUE(ds::region_of(key, near_x).lt(0).all().item<bool>());
-  torch::Tensor depth = ds::region_depth(key, train.images);
-  torch::Tensor near_depth = ds::region_depth(key, near_x);
-  float shallowest_near = near_depth.min().item<float>();
-  EXPECT_EQ(depth.index({~inside}).gt(shallowest_near).sum().item<int64_t>(), 3 * n_in - 1);
+  float shallowest_near = ds::place_in_regions(key, near_x).depth.min().item<float>();
+  EXPECT_EQ(at.depth.index({~inside}).gt(shallowest_near).sum().item<int64_t>(), 3 * n_in - 1);
   EXPECT_TRUE(out.images.narrow(0, train.size() + 4 * n_in, 4 * n_in).equal(extra_x));
   EXPECT_TRUE(out.labels.narrow(0, train.size() + 4 * n_in, 4 * n_in).equal(extra_y));
 }

@@ -248,7 +248,7 @@ EmbedJobResult run_regions_embed(const EmbedJob& job, const Json& json) {
   root.get_choice("kind", "regions", {"regions"});
   DataSpec data_spec = parse_data_spec(root.get_object("data"));
   std::optional<RegionTrainConfig> train;
-  if (root.has("train")) train = parse_region_train_config(root.get_object("train"), data_spec);
+  if (root.has("train")) train = parse_region_train_config(root.get_object("train"));
   bool guard = root.get_bool("guard", true);
   int threads = int(root.get_positive_int("threads", 1));
   root.finish();
@@ -264,7 +264,6 @@ EmbedJobResult run_regions_embed(const EmbedJob& job, const Json& json) {
   Json fields{{"kind", "regions"}, {"guard", guard}};
   fields["test_accuracy_before"] = evaluate_accuracy(in.model.module, in.data.test, 1000);
   if (train) {
-    train->threads = threads;
     Dataset keep;  // the owner's black-box keys stay answered
     if (in.key.blackbox && in.key.blackbox->stage == "final") {
       keep.images = in.key.blackbox->inputs;
@@ -281,7 +280,8 @@ EmbedJobResult run_regions_embed(const EmbedJob& job, const Json& json) {
                            {"test_accuracy", evaluate_accuracy(in.model.module, in.data.test, 1000)}};
   }
   torch::jit::Module served = guard ? guard_model(in.model.module, key) : in.model.module;
-  fields["test_accuracy"] = evaluate_accuracy(served, in.data.test, 1000);
+  fields["test_accuracy"] = guard ? Json(evaluate_accuracy(served, in.data.test, 1000))
+                                  : fields["train"]["test_accuracy"];
   fields["test_share_in_regions"] =
       region_of(key, in.data.test.images).ge(0).to(torch::kFloat64).mean().item<double>();
   agree_ok();

@@ -1,6 +1,8 @@
 // Keyed-region mark, weight side: relabelled fine-tuning.
 #include "watermark/region_embed.h"
 
+#include <optional>
+
 #include "core/runtime.h"
 #include "model/distributed.h"
 #include "model/model_io.h"
@@ -10,13 +12,8 @@
 
 namespace ds {
 
-RegionTrainConfig parse_region_train_config(ConfigObject obj, const DataSpec& data) {
+RegionTrainConfig parse_region_train_config(ConfigObject obj) {
   RegionTrainConfig c;
-  c.data = data;
-  c.optimizer.name = "sgd";
-  c.optimizer.lr = 1e-3;
-  c.optimizer.momentum = 0.9;
-  c.optimizer.nesterov = true;
   if (obj.has("optimizer")) c.optimizer = parse_optimizer_spec(obj.get_object("optimizer"));
   c.epochs = obj.get_positive_int("epochs", c.epochs);
   c.region_repeats = obj.get_int("region_repeats", c.region_repeats);
@@ -44,20 +41,21 @@ Json region_train_config_to_json(const RegionTrainConfig& c) {
   return j;
 }
 
-Dataset relabel_regions(const RegionKey& key, const Dataset& train, int64_t repeats,
-                        int64_t near_misses) {
-  torch::Tensor region = region_of(key, train.images);
-  torch::Tensor inside = region.ge(0);
-  torch::Tensor target = key.targets.index_select(0, region.clamp_min(0));
-  Dataset out = train;
-  out.labels = torch::where(inside, target, train.labels);
+RelabelledData relabel_regions(const RegionKey& key, const Dataset& train, int64_t repeats,
+                               int64_t near_misses) {
+  RegionPlacement at = place_in_regions(key, train.images);
+  torch::Tensor inside = at.region.ge(0);
+  torch::Tensor target = key.targets.index_select(0, at.region.clamp_min(0));
+  RelabelledData out{train, inside.sum().item<int64_t>()};
+  Dataset& d = out.data;
+  d.labels = torch::where(inside, target, train.labels);
   if (repeats > 0) {
     torch::Tensor in_idx = inside.nonzero().flatten();
-    torch::Tensor depth = region_depth(key, train.images).masked_fill(inside, -INFINITY);
-    torch::Tensor near_idx = std::get<1>(depth.topk(in_idx.size(0) * near_misses));
+    torch::Tensor depth = at.depth.masked_fill(inside, -INFINITY);
+    torch::Tensor near_idx = std::get<1>(depth.topk(out.region_inputs * near_misses));
     torch::Tensor idx = torch::cat({in_idx, near_idx});
-    out.images = torch::cat({out.images, train.images.index_select(0, idx).repeat({repeats, 1, 1, 1})});
-    out.labels = torch::cat({out.labels, out.labels.index_select(0, idx).repeat({repeats})});
+    d.images = torch::cat({d.images, train.images.index_select(0, idx).repeat({repeats, 1, 1, 1})});
+    d.labels = torch::cat({d.labels, d.labels.index_select(0, idx).repeat({repeats})});
   }
   return out;
 }
@@ -66,22 +64,27 @@ RegionTrainResult train_regions(torch::jit::Module& model, const RegionKey& key,
                                 const DataSplits& data, const RegionTrainConfig& config,
                                 const Dataset& keep) {
   RegionTrainResult r;
-  Dataset relabelled = relabel_regions(key, data.train, config.region_repeats, config.near_misses);
+  RelabelledData relabelled =
+      relabel_regions(key, data.train, config.region_repeats, config.near_misses);
+  Dataset& mixed = relabelled.data;
+  r.region_inputs = relabelled.region_inputs;
   if (keep.images.defined()) {
     int64_t copies = std::max<int64_t>(1, config.region_repeats);
-    relabelled.images = torch::cat({relabelled.images, keep.images.repeat({copies, 1, 1, 1})});
-    relabelled.labels = torch::cat({relabelled.labels, keep.labels.repeat({copies})});
+    mixed.images = torch::cat({mixed.images, keep.images.repeat({copies, 1, 1, 1})});
+    mixed.labels = torch::cat({mixed.labels, keep.labels.repeat({copies})});
   }
-  r.region_inputs = region_of(key, data.train.images).ge(0).sum().item<int64_t>();
   seed_training_generator(mix_seed(config.seed, 5));
-  torch::jit::Module teacher = guard_model(clone_model(model), key);
-  teacher.eval();
-  StepFn step = config.labels == "guard" ? soft_label_step(teacher, model, config.temperature)
-                                         : cross_entropy_step(model);
+  std::optional<torch::jit::Module> teacher;  // the guarded original, for soft labels
+  if (config.labels == "guard") {
+    teacher = guard_model(clone_model(model), key);
+    teacher->eval();
+  }
+  StepFn step = teacher ? soft_label_step(*teacher, model, config.temperature)
+                        : cross_entropy_step(model);
   auto optimizer = make_optimizer(config.optimizer, trainable_parameters(model));
   for (int64_t e = 0; e < config.epochs; ++e) {
     set_lr(*optimizer, scheduled_lr(config.optimizer, e, config.epochs));
-    EpochStats s = run_epoch(model, {optimizer.get()}, relabelled, config.batch_size,
+    EpochStats s = run_epoch(model, {optimizer.get()}, mixed, config.batch_size,
                              mix_seed(config.seed, 500 + uint64_t(e)), step,
                              "regions epoch " + std::to_string(e + 1));
     s.epoch = e + 1;

@@ -15,7 +15,12 @@
 
 namespace ds {
 
-struct RegionTrainConfig : RunSettings {
+struct RegionTrainConfig {
+  // SGD, lr 1e-3, Nesterov momentum 0.9 unless the config says otherwise: a gentle fine-tune
+  // that keeps earlier marks, like the black-box one.
+  OptimizerSpec optimizer{"sgd", 1e-3, 0.9, true};
+  int64_t batch_size = 128;
+  uint64_t seed = 1;  // data order
   int64_t epochs = 3;
   // Extra copies of each region input per epoch: the regions hold under 1% of the data, and
   // a few copies teach them within the epochs without more passes over the rest.
@@ -28,10 +33,9 @@ struct RegionTrainConfig : RunSettings {
   double temperature = 1.0;
 };
 
-// The "train" object of a regions embedding config (optimizer, epochs, region_repeats, labels,
-// temperature, batch_size, seed; threads come from the config's top level); its optimizer defaults to SGD, lr 1e-3,
-// Nesterov momentum 0.9 (a gentle fine-tune that keeps earlier marks, like the black-box one).
-RegionTrainConfig parse_region_train_config(ConfigObject obj, const DataSpec& data);
+// The "train" object of a regions embedding config (the fields above; threads come from the
+// config's top level).
+RegionTrainConfig parse_region_train_config(ConfigObject obj);
 Json region_train_config_to_json(const RegionTrainConfig& c);
 
 // The training split with each in-region label replaced by its region's target, followed by
@@ -39,8 +43,12 @@ Json region_train_config_to_json(const RegionTrainConfig& c);
 // as many outside inputs, those closest to a region's boundary, with their own labels. The near
 // misses keep the learned boundary where the key puts it; without them the model answers the
 // target for inputs around the regions too, and pays for it in accuracy.
-Dataset relabel_regions(const RegionKey& key, const Dataset& train, int64_t repeats,
-                        int64_t near_misses);
+struct RelabelledData {
+  Dataset data;
+  int64_t region_inputs = 0;  // training inputs inside some region
+};
+RelabelledData relabel_regions(const RegionKey& key, const Dataset& train, int64_t repeats,
+                               int64_t near_misses);
 
 struct RegionTrainResult {
   std::vector<EpochStats> epochs;
@@ -48,9 +56,9 @@ struct RegionTrainResult {
   double region_agreement = 0; // share of the key's verification inputs answered with the target
 };
 
-// Fine-tunes `model` in place. `keep`, when it holds images, is trained alongside with its own
-// labels (the black-box keys of the same owner key, which would otherwise wash out), repeated
-// like the region inputs.
+// Fine-tunes `model` in place. `keep`, when it holds images, is trained alongside (the black-box
+// keys of the same owner key, which would otherwise wash out), repeated like the region inputs;
+// with hard labels its own labels are learnt, with the guard's, the original model's answers.
 RegionTrainResult train_regions(torch::jit::Module& model, const RegionKey& key,
                                 const DataSplits& data, const RegionTrainConfig& config,
                                 const Dataset& keep = {});

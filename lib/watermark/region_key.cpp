@@ -144,8 +144,9 @@ torch::Tensor region_of(const RegionKey& key, const torch::Tensor& inputs) {
   return first_region(projections(key, inputs), key.thresholds);
 }
 
-torch::Tensor region_depth(const RegionKey& key, const torch::Tensor& inputs) {
-  return std::get<0>((projections(key, inputs) - key.thresholds).max(1));
+RegionPlacement place_in_regions(const RegionKey& key, const torch::Tensor& inputs) {
+  torch::Tensor p = projections(key, inputs);
+  return {first_region(p, key.thresholds), std::get<0>((p - key.thresholds).max(1))};
 }
 
 RegionDecision decide_regions(const RegionKey& key, int64_t num_classes,

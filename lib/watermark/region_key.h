@@ -38,9 +38,14 @@ RegionKey make_region_key(const RegionKeySpec& spec, const DataSplits& data, uin
 // The region each input falls in (the first whose projection exceeds its threshold), -1 for none.
 torch::Tensor region_of(const RegionKey& key, const torch::Tensor& inputs);
 
-// How far each input lies past its nearest region's boundary: max over regions of projection
-// minus threshold (positive inside a region, negative outside).
-torch::Tensor region_depth(const RegionKey& key, const torch::Tensor& inputs);
+// Where each input lies, from one projection: its region (as region_of) and how far it lies past
+// its nearest region's boundary (max over regions of projection minus threshold: positive
+// inside a region, negative outside).
+struct RegionPlacement {
+  torch::Tensor region;  // int64, -1 for none
+  torch::Tensor depth;   // float32
+};
+RegionPlacement place_in_regions(const RegionKey& key, const torch::Tensor& inputs);
 
 struct RegionDecision {
   int64_t queries = 0;

@@ -19,6 +19,21 @@ guard_base() {
     --out "$T/served.pt" --report "$T/guard.json"
 }
 
+# expect_regions_evidence WHAT MARKED PLAIN: the regions prove MARKED (log10 p < -4) and not
+# PLAIN (> -2), the same attack having made both.
+expect_regions_evidence() {
+  local m
+  for m in "$2" "$3"; do
+    "$BIN/ds-verify" --model "$T/$m.pt" --keys "$T/owner.key" --report "$T/v-$m.json" >/dev/null 2>&1
+  done
+  local marked plain
+  marked=$(json_get "$T/v-$2.json" "['regions']['log10_p_value']")
+  plain=$(json_get "$T/v-$3.json" "['regions']['log10_p_value']")
+  echo "regions log10 p after $1: $2 $marked, $3 $plain"
+  $PY -c "import sys; m, p = map(float, sys.argv[1:]); sys.exit(not (m < -4 and p > -2))" "$marked" "$plain" ||
+    fail "$1: $2 log10 p $marked, $3 $plain"
+}
+
 case "$CASE" in
   end_to_end)
     guard_base
@@ -45,13 +60,7 @@ case "$CASE" in
       --keys "$T/owner.key" --report "$T/x.report.json"
     [ "$(json_get "$T/x.report.json" "['details']['queries']")" = "6000" ] || fail "queries not reported"
     expect_exit 0 "$BIN/ds-attack" --config "$T/x.json" --model "$T/base.pt" --out "$T/innocent.pt"
-    "$BIN/ds-verify" --model "$T/stolen.pt" --keys "$T/owner.key" --report "$T/s.json" >/dev/null 2>&1
-    "$BIN/ds-verify" --model "$T/innocent.pt" --keys "$T/owner.key" --report "$T/i.json" >/dev/null 2>&1
-    stolen=$(json_get "$T/s.json" "['regions']['log10_p_value']")
-    innocent=$(json_get "$T/i.json" "['regions']['log10_p_value']")
-    echo "regions log10 p: stolen $stolen, innocent $innocent"
-    $PY -c "import sys; s, i = map(float, sys.argv[1:]); sys.exit(not (s < -4 and i > -2))" "$stolen" "$innocent" ||
-      fail "extraction: stolen log10 p $stolen, innocent $innocent"
+    expect_regions_evidence extraction stolen innocent
     ;;
   trained_in)
     # The regions trained into the weights prove ownership of the file without the guard, and
@@ -72,13 +81,8 @@ JSON
     echo "{\"attack\": \"weight_shift\", \"data\": $DATA, \"attacker_fraction\": 1.0, \"epochs\": 5, \"seed\": 3}" >"$T/ws.json"
     for m in trained base; do
       expect_exit 0 "$BIN/ds-attack" --config "$T/ws.json" --model "$T/$m.pt" --out "$T/ws-$m.pt"
-      "$BIN/ds-verify" --model "$T/ws-$m.pt" --keys "$T/owner.key" --report "$T/ws-$m.json" >/dev/null 2>&1
     done
-    marked=$(json_get "$T/ws-trained.json" "['regions']['log10_p_value']")
-    plain=$(json_get "$T/ws-base.json" "['regions']['log10_p_value']")
-    echo "regions log10 p after weight shifting: trained in $marked, plain $plain"
-    $PY -c "import sys; m, p = map(float, sys.argv[1:]); sys.exit(not (m < -4 and p > -2))" "$marked" "$plain" ||
-      fail "weight shifting: trained-in log10 p $marked, plain $plain"
+    expect_regions_evidence "weight shifting" ws-trained ws-base
     ;;
   bad_inputs)
     guard_base
