@@ -21,6 +21,11 @@ int main(int argc, char** argv) {
                        "Public commitment to write for the signed key (JSON)");
         app.add_option("--keys", job.extend_path,
                        "Existing key to extend with this part (one key, both watermarks)");
+        app.add_option("--export-loss", job.export_loss_path,
+                       "Also write the white-box embedding loss as TorchScript, for your own "
+                       "training loop (with --config: for the new key; without: for --keys)");
+        app.add_option("--embed-config", job.embed_config_path,
+                       "White-box embedding config the exported loss takes its weights from");
         app.add_option("--report", job.report_path, "JSON report to write");
       },
       [&] {
@@ -28,6 +33,17 @@ int main(int argc, char** argv) {
           ds::init_owner(init_owner);
           spdlog::info("owner identity: {} (secret, keep it private) and {}.pub (public)",
                        init_owner, init_owner);
+          return ds::kExitOk;
+        }
+        if (job.config_path.empty() && !job.export_loss_path.empty()) {
+          for (auto [flag, value] :
+               {std::pair<const char*, std::string*>{"--keys", &job.extend_path},
+                {"--model", &job.model_path},
+                {"--embed-config", &job.embed_config_path}}) {
+            if (value->empty())
+              throw ds::InputError(std::string(flag) + " is required to export a key's loss");
+          }
+          ds::log_summary(ds::run_export_loss_job(job));
           return ds::kExitOk;
         }
         for (auto [flag, value] : {std::pair<const char*, std::string*>{"--config", &job.config_path},

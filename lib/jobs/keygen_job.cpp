@@ -10,6 +10,7 @@
 #include "core/report.h"
 #include "core/runtime.h"
 #include "data/data_spec.h"
+#include "jobs/loss_export_job.h"
 #include "model/model_io.h"
 #include "watermark/blackbox.h"
 #include "watermark/key_file.h"
@@ -139,6 +140,16 @@ void write_owner_key(const KeygenJob& job, const std::optional<OwnerIdentity>& o
 }  // namespace
 
 std::vector<std::string> KeygenJobResult::summary() const {
+  std::vector<std::string> lines = part_summary();
+  if (fields.contains("outputs") && fields["outputs"].contains("loss")) {
+    lines.push_back(fmt::format("white-box loss for your training loop: {}",
+                                fields["outputs"]["loss"]["path"].get<std::string>()));
+  }
+  return lines;
+}
+
+std::vector<std::string> KeygenJobResult::part_summary() const {
+  if (kind == "loss") return {};
   if (kind == "whitebox") {
     const Json& w = fields["whitebox"];
     return {fmt::format("key: {} (layer {}, {} bits, {} triggers; base model BER {:.3f})", key_path,
@@ -155,6 +166,27 @@ std::vector<std::string> KeygenJobResult::summary() const {
   const Json& b = fields["blackbox"];
   return {fmt::format("key: {} ({} black-box candidates, {} keys wanted)", key_path,
                       b["candidates"].get<int64_t>(), b["keys_wanted"].get<int64_t>())};
+}
+
+KeygenJobResult run_export_loss_job(const KeygenJob& job) {
+  return run_job("ds-gen-keys", job.report_path, [&] {
+    require_distinct(job.extend_path, job.export_loss_path);
+    require_distinct(job.model_path, job.export_loss_path);
+    OwnerKey key = read_key(job.extend_path);
+    set_threads(1);
+    LoadedModel model = load_model(job.model_path);
+    KeygenJobResult out;
+    out.key_path = job.extend_path;
+    out.kind = "loss";
+    out.fields["kind"] = "loss";
+    out.fields["inputs"] = Json{{"key", file_entry(job.extend_path)},
+                                {"model", {{"path", job.model_path}, {"sha256", model.sha256}}}};
+    out.fields["outputs"]["loss"] = write_whitebox_loss(key, job.extend_path, model,
+                                                        job.embed_config_path,
+                                                        job.export_loss_path);
+    out.outputs = {job.export_loss_path};
+    return out;
+  });
 }
 
 KeygenJobResult run_keygen_job(const KeygenJob& job) {
@@ -197,6 +229,18 @@ KeygenJobResult run_keygen_job(const KeygenJob& job) {
     report[s.kind] = make_key_part(s, model, data, shape, classes, key);
     write_owner_key(job, owner, key, report);
     out.outputs = {job.out_path};
+    if (!job.export_loss_path.empty()) {
+      try {
+        report["outputs"]["loss"] =
+            write_whitebox_loss(key, job.out_path, model, job.embed_config_path,
+                                job.export_loss_path);
+      } catch (...) {
+        std::remove(job.out_path.c_str());
+        if (!job.commitment_path.empty()) std::remove(job.commitment_path.c_str());
+        throw;
+      }
+      out.outputs.push_back(job.export_loss_path);
+    }
     report["seed"] = s.seed;
     return out;
   });

@@ -209,25 +209,16 @@ StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_p
 
 }  // namespace
 
-namespace {
-
-// The centres the embedding trains beside the model, and the constant that scales activations
-// to them.
-struct Centres {
-  torch::Tensor centres;  // classes x width, requires grad
-  double scale = 1.0;
-  bool clamp = false;  // a ReLU layer: keep the centres non-negative
-};
-
-Centres initial_centres(torch::jit::Module& model, const WhiteboxKey& key, const DataSplits& data,
-                        const std::string& model_path, const WhiteboxEmbedConfig& config) {
+EmbedCentres initial_centres(torch::jit::Module& model, const WhiteboxKey& key,
+                             const DataSplits& data, const std::string& model_path,
+                             const WhiteboxEmbedConfig& config) {
   // The centre terms assume centres near unit norm, but a trained layer's activations are far
   // larger (~29 for the MLP's fc2). Dividing the activations by a constant `scale`, the mean
   // norm of the class means before embedding, puts both on the same footing. Extraction is
   // unaffected: the sign of (mean activation . A) does not depend on a positive scale.
   ClassMeans init = class_mean_centres(model, key, data.train, model_path);
   torch::Tensor class_means = init.means.clone();
-  Centres c;
+  EmbedCentres c;
   // On a ReLU layer a centre with negative entries is out of the activations' reach: the BCE
   // could be satisfied by the centre while the activations never follow. Keep centres in the
   // activations' range (projected gradient descent).
@@ -243,12 +234,15 @@ Centres initial_centres(torch::jit::Module& model, const WhiteboxKey& key, const
   return c;
 }
 
+namespace {
+
 // The embedding's cost over plain fine-tuning, per step: copies of the marked model (and of
 // the centres) take plain and embedding steps on the same batches, alternately, so that the
 // machine's noise falls on both alike. The marked model is not touched.
 void measure_overhead(torch::jit::Module& model, const std::string& model_path,
                       const WhiteboxKey& key, const DataSplits& data,
-                      const WhiteboxEmbedConfig& config, const Centres& c, WhiteboxEmbedResult& r) {
+                      const WhiteboxEmbedConfig& config, const EmbedCentres& c,
+                      WhiteboxEmbedResult& r) {
   const int64_t num_classes = data.train.num_classes;
   torch::jit::Module plain_model = clone_model(model);
   torch::jit::Module embed_model = clone_model(model);
@@ -298,7 +292,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
                r.accuracy_before, r.ber_before);
 
   Stopwatch init_clock;
-  Centres c = initial_centres(model, key, data, model_path, config);
+  EmbedCentres c = initial_centres(model, key, data, model_path, config);
   r.centre_init_seconds = init_clock.seconds();
 
   seed_training_generator(mix_seed(config.seed, 2));

@@ -72,6 +72,18 @@ struct WhiteboxEmbedResult {
   std::vector<double> epoch_ber;
 };
 
+// The centres the embedding trains beside the model, and the constant that scales activations
+// to them.
+struct EmbedCentres {
+  torch::Tensor centres;  // classes x width, requires grad
+  double scale = 1.0;
+  bool clamp = false;  // a ReLU layer: keep the centres non-negative
+};
+// The embedding's starting centres for `model` on `data.train` (config.centre_init).
+EmbedCentres initial_centres(torch::jit::Module& model, const WhiteboxKey& key,
+                             const DataSplits& data, const std::string& model_path,
+                             const WhiteboxEmbedConfig& config);
+
 // Fine-tunes `model` in place until the triggers give BER 0 within the accuracy budget, or
 // max_epochs. The centres live only here; the model keeps its architecture and methods.
 WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string& model_path,
