@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "model/model_io.h"
 #include "model/topology.h"
 
 namespace ds {
@@ -250,7 +251,13 @@ Module build_wrn(Builder& b, const ArchSpec& a, const InputSpec& input) {
 
 ArchSpec parse_arch_spec(ConfigObject obj) {
   ArchSpec a;
-  a.arch = obj.get_choice("arch", a.arch, {"mlp", "cnn", "wrn"});
+  a.arch = obj.get_choice("arch", a.arch, {"mlp", "cnn", "wrn", "torchscript"});
+  if (a.arch == "torchscript") {
+    a.path = obj.get_string("path", "");
+    if (a.path.empty()) obj.fail("path", "is required: the TorchScript model to train");
+    obj.finish();
+    return a;
+  }
   if (a.arch == "cnn") a.hidden = {512};
   a.hidden = obj.get_int_list("hidden", a.hidden);
   for (int64_t h : a.hidden) {
@@ -274,6 +281,7 @@ ArchSpec parse_arch_spec(ConfigObject obj) {
 }
 
 Json arch_spec_to_json(const ArchSpec& a) {
+  if (a.arch == "torchscript") return Json{{"arch", a.arch}, {"path", a.path}};
   Json j{{"arch", a.arch}, {"dropout", a.dropout}};
   if (a.arch == "mlp" || a.arch == "cnn") j["hidden"] = a.hidden;
   if (a.arch == "cnn") {
@@ -287,6 +295,38 @@ Json arch_spec_to_json(const ArchSpec& a) {
   return j;
 }
 
+namespace {
+
+// A user's TorchScript model as the start of training: it must map a batch of the data's inputs
+// to one logit per class and have taps.
+torch::jit::Module starting_model(const std::string& path, const InputSpec& input) {
+  LoadedModel loaded = load_model(path);
+  torch::jit::Module model = clone_model(loaded.module);
+  std::vector<int64_t> shape = {2};
+  shape.insert(shape.end(), input.shape.begin(), input.shape.end());
+  torch::Tensor logits;
+  {
+    c10::InferenceMode guard;
+    model.eval();
+    try {
+      logits = model.forward({torch::zeros(shape)}).toTensor();
+    } catch (const std::exception& e) {
+      std::string what = e.what();
+      fail_input(path, "does not run on the data's inputs of shape " + Json(input.shape).dump() +
+                           " (" + what.substr(0, what.find('\n')) + ")");
+    }
+    if (logits.dim() != 2 || logits.size(1) != input.num_classes) {
+      fail_input(path, "outputs shape " + Json(logits.sizes().vec()).dump() + ", the data has " +
+                           std::to_string(input.num_classes) + " classes");
+    }
+    call_taps(model, torch::zeros(shape), path);
+  }
+  model.train();
+  return model;
+}
+
+}  // namespace
+
 torch::jit::Module build_model(const ArchSpec& arch, const InputSpec& input, uint64_t seed) {
   if (input.shape.size() != 3) throw std::invalid_argument("input shape must be C, H, W");
   torch::NoGradGuard no_grad;
@@ -296,6 +336,7 @@ torch::jit::Module build_model(const ArchSpec& arch, const InputSpec& input, uin
   if (arch.arch == "mlp") return build_mlp(b, arch, input);
   if (arch.arch == "cnn") return build_cnn(b, arch, input);
   if (arch.arch == "wrn") return build_wrn(b, arch, input);
+  if (arch.arch == "torchscript") return starting_model(arch.path, input);
   throw std::invalid_argument("unknown architecture '" + arch.arch + "'");
 }
 

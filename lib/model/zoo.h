@@ -14,7 +14,7 @@
 namespace ds {
 
 struct ArchSpec {
-  std::string arch = "mlp";  // mlp | cnn | wrn
+  std::string arch = "mlp";  // mlp | cnn | wrn | torchscript (a user's model, trained as it is)
   // mlp: hidden widths (the paper's MNIST MLP is 512, 512); cnn: dense layer widths (512: a
   // 128-wide layer leaves a class only ~40-80 active ReLU units, too few to carry 64 bits; the
   // white-box embedding stalled at BER 0.14 there and reached 0 in one epoch at 512).
@@ -25,6 +25,7 @@ struct ArchSpec {
   int64_t depth = 16;      // wrn: total depth, 6n + 4
   int64_t widen = 4;       // wrn: width multiplier k
   double dropout = 0.2;    // dropout after hidden layers (mlp, cnn) or inside blocks (wrn)
+  std::string path;        // torchscript: the model file (with a taps method) to start from
 };
 
 // What the data looks like: fixes the input layer, the classifier and the normalisation.
@@ -38,7 +39,9 @@ struct InputSpec {
 ArchSpec parse_arch_spec(ConfigObject obj);
 Json arch_spec_to_json(const ArchSpec& spec);
 
-// Builds a freshly initialised model; `seed` fixes the initial weights.
+// Builds a freshly initialised model; `seed` fixes the initial weights. For "torchscript", a
+// copy of the model at arch.path with its own weights, checked against `input` (InputError
+// naming the file when its output or taps do not fit).
 torch::jit::Module build_model(const ArchSpec& arch, const InputSpec& input, uint64_t seed);
 
 struct TapInfo {

@@ -38,6 +38,41 @@ assert torch.allclose(taps["logits"], y)
 assert set(m.state_dict()) >= {"fc1.weight", "fc2.bias", "input_mean"}
 PYEOF
     ;;
+  user_model)
+    # A user's nn.Module (its own parameter names, batch norm between dense layers), prepared in
+    # Python, trained by ds-train as the starting architecture: deterministic, keeps its taps
+    # and normalisation, and a model the data does not fit is refused naming the file.
+    expect_exit 0 "$PY" "$SRC/scripts/prepare-model.py" --model "$SRC/test/python/user_models.py:mlp_bn" \
+      --num-classes 10 --input-shape 1 28 28 --mean 0.3 --std 0.35 --taps act2=act2 --out "$T/user.pt"
+    cp "$T/user.pt" "$T/user.orig"
+    cat >"$T/c.json" <<JSON
+{"model": {"arch": "torchscript", "path": "$T/user.pt"}, "data": $(fmnist_data 0.05),
+ "optimizer": {"name": "adam", "lr": 0.002}, "epochs": 1, "batch_size": 64, "seed": 4}
+JSON
+    expect_exit 0 "$BIN/ds-train" --config "$T/c.json" --out "$T/a.pt" --report "$T/r.json"
+    expect_exit 0 "$BIN/ds-train" --config "$T/c.json" --out "$T/b.pt"
+    cmp -s "$T/a.pt" "$T/b.pt" || fail "same seed gave different model bytes"
+    cmp -s "$T/user.pt" "$T/user.orig" || fail "the starting model was modified"
+    acc=$(json_get "$T/r.json" "['test_accuracy']")
+    $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0.6 else 1)" "$acc" || fail "accuracy $acc"
+    expect_exit 0 "$BIN/ds-inspect" "$T/a.pt"
+    $PY - "$T/out" <<'PYEOF' || fail "trained user model lost its description: $(cat "$T/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [t["name"] for t in d["info"]["taps"]] == ["act2", "logits"], d["info"]["taps"]
+assert d["info"]["normalization"]["mean"] == [0.3], d["info"]["normalization"]
+assert d["info"]["arch"]["arch"] == "torchscript"
+PYEOF
+    # Ten classes do not fit a three-class dataset.
+    $PY - "$T/three.pt" <<'PYEOF' || fail "could not write the dataset"
+import sys, torch
+torch.save({"x": torch.zeros(30, 1, 28, 28, dtype=torch.uint8), "y": torch.arange(30) % 3}, sys.argv[1])
+PYEOF
+    sed "s|\"data\": {[^}]*}|\"data\": {\"format\": \"tensor\", \"path\": \"$T/three.pt\"}|" "$T/c.json" >"$T/three.json"
+    expect_exit 2 "$BIN/ds-train" --config "$T/three.json" --out "$T/x.pt"
+    expect_error_line "$T/user.pt: outputs shape [2,10], the data has 3 classes"
+    expect_no_file "$T/x.pt"
+    ;;
   tensor_dataset_from_python)
     $PY - "$T/train.pt" <<'PYEOF' || fail "could not write the dataset"
 import sys, torch
