@@ -3,9 +3,14 @@
 #
 #   make -f scripts/experiments.mk -j2 all                       # small profile, Fashion-MNIST
 #   make -f scripts/experiments.mk -j2 PROFILE=full all           # the paper-scale run
-#   make -f scripts/experiments.mk -j2 DATASET=mnist DATA_DIR=/path/to/mnist all
+#   make -f scripts/experiments.mk -j2 DATASET=mnist all          # after scripts/get-data.sh mnist
+#   make -f scripts/experiments.mk -j2 PROFILE=full DATASET=mnist SETTINGS=paper all
 #   make -f scripts/experiments.mk -j2 DATASET=cifar10 DATA_DIR=/path/to/cifar-10-batches-bin all
 #   make -f scripts/experiments.mk PROFILE=full results          # also refresh docs/RESULTS.md
+#
+# SETTINGS=paper marks with the authors' settings (16 white-box bits embedded while training from
+# scratch for 1 epoch with RMSprop; 20 black-box keys at p 1e-4) instead of this project's
+# defaults, into runs/PROFILE-DATASET-paper.
 #
 # Everything lands in $(RUN) (default runs/PROFILE-DATASET); report.html and RESULTS.md there
 # render every JSON report of the run (ds-report). Steps, per model architecture:
@@ -21,7 +26,8 @@
 
 PROFILE ?= small
 DATASET ?= fmnist
-RUN ?= runs/$(PROFILE)-$(DATASET)
+SETTINGS ?= defaults
+RUN ?= runs/$(PROFILE)-$(DATASET)$(if $(filter paper,$(SETTINGS)),-paper)
 B ?= build/bin
 PY ?= /usr/bin/python3
 CFG := $(PY) scripts/derive-config.py
@@ -32,6 +38,7 @@ ifeq ($(DATASET),fmnist)
   FULL_ARCHS := mlp cnn
   SMALL_ARCHS := mlp
 else ifeq ($(DATASET),mnist)
+  DATA_DIR ?= runs/data/mnist
   DATA_FORMAT := idx
   FULL_ARCHS := mlp cnn
   SMALL_ARCHS := mlp
@@ -44,6 +51,21 @@ else
 endif
 ifeq ($(DATA_DIR),)
   $(error DATASET=$(DATASET) needs DATA_DIR, the folder with its files (see docs/METHOD.md, Datasets))
+endif
+
+# The shipped key and embedding configs the marks come from.
+ifeq ($(SETTINGS),defaults)
+  KEYS_WB := configs/keys-whitebox.json
+  EMBED_WB := configs/embed-whitebox.json
+  KEYS_BB := configs/keys-blackbox.json
+else ifeq ($(SETTINGS),paper)
+  KEYS_WB := configs/keys-whitebox-paper.json
+  EMBED_WB := configs/embed-whitebox-paper.json
+  KEYS_BB := configs/keys-blackbox-paper.json
+  # The authors' one epoch from scratch, whatever the profile's fine-tuning epochs.
+  EMBED_EPOCHS ?= 1
+else
+  $(error SETTINGS must be defaults or paper)
 endif
 
 ifeq ($(PROFILE),small)
@@ -67,7 +89,8 @@ else
 endif
 
 # The command that reproduces this run, every size spelled out (printed on the results page).
-REGENERATE = make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DATASET) \
+paper_arg = $(if $(filter paper,$(SETTINGS)), SETTINGS=paper)
+REGENERATE = make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DATASET)$(paper_arg) \
   ARCHS='$(ARCHS)' TRAIN_EPOCHS='$(TRAIN_EPOCHS)' EMBED_EPOCHS='$(EMBED_EPOCHS)' \
   INTEGRITY_SEEDS='$(INTEGRITY_SEEDS)' INTEGRITY_EPOCHS='$(INTEGRITY_EPOCHS)' \
   CAPACITY_BITS='$(CAPACITY_BITS)' SWEEP=$(SWEEP)
@@ -76,8 +99,11 @@ REGENERATE = make -f scripts/experiments.mk -j2 PROFILE=$(PROFILE) DATASET=$(DAT
 VERIFY = $(B)/ds-verify -q --model $(1) --keys $(2) --report $(3); test $$? -le 1
 epochs_flag = $(if $(1),--epochs $(1))
 arch_of = $(word 1,$(subst -, ,$(1)))
-# CIFAR-10 has its own training configs; the 28x28 datasets share Fashion-MNIST's.
-train_config = configs/train-$(1)-$(if $(filter cifar10,$(DATASET)),cifar10,fmnist).json
+# A dataset's own training config where there is one (configs/train-mlp-mnist.json); else
+# CIFAR-10's, or for the 28x28 datasets Fashion-MNIST's.
+own_train_config = $(wildcard configs/train-$(1)-$(DATASET).json)
+shared_train_config = configs/train-$(1)-$(if $(filter cifar10,$(DATASET)),cifar10,fmnist).json
+train_config = $(or $(call own_train_config,$(1)),$(call shared_train_config,$(1)))
 
 SCHEMES := wb bb both
 MARKED := $(foreach a,$(ARCHS),$(foreach s,$(SCHEMES),$(RUN)/verify-$(a)-$(s).json))
@@ -123,17 +149,21 @@ $(RUN)/cfg/train-%.json: $(RUN)/data.json
 	@mkdir -p $(@D)
 	$(CFG) $(call train_config,$*) $@ data=@$< $(if $(TRAIN_EPOCHS),epochs=$(TRAIN_EPOCHS))
 
-$(RUN)/cfg/keys-wb.json: configs/keys-whitebox.json $(RUN)/data.json
+$(RUN)/cfg/keys-wb.json: $(KEYS_WB) $(RUN)/data.json
 	@mkdir -p $(@D)
 	$(CFG) $< $@ data=@$(RUN)/data.json
 
-$(RUN)/cfg/keys-wb-b%.json: configs/keys-whitebox.json $(RUN)/data.json
+$(RUN)/cfg/keys-wb-b%.json: $(KEYS_WB) $(RUN)/data.json
 	@mkdir -p $(@D)
 	$(CFG) $< $@ data=@$(RUN)/data.json whitebox.bits=$* whitebox.ecc=none whitebox.profile_count=0
 
+$(RUN)/cfg/embed-whitebox.json: $(EMBED_WB) $(RUN)/data.json
+	@mkdir -p $(@D)
+	$(CFG) $< $@ data=@$(RUN)/data.json $(if $(EMBED_EPOCHS),max_epochs=$(EMBED_EPOCHS))
+
 $(RUN)/cfg/embed-%.json: configs/embed-%.json $(RUN)/data.json
 	@mkdir -p $(@D)
-	$(CFG) $< $@ data=@$(RUN)/data.json $(if $(filter whitebox,$*),$(if $(EMBED_EPOCHS),max_epochs=$(EMBED_EPOCHS)))
+	$(CFG) $< $@ data=@$(RUN)/data.json
 
 $(RUN)/cfg/sweep.json: $(SWEEP) $(RUN)/data.json
 	@mkdir -p $(@D)
@@ -151,15 +181,15 @@ $(RUN)/embed-%-wb.json: $(RUN)/%.draft $(RUN)/cfg/embed-whitebox.json
 	$(B)/ds-embed-wm -q --config $(RUN)/cfg/embed-whitebox.json --model $(RUN)/$*.pt --keys $< \
 	  --out $(RUN)/$*-wb.pt --keys-out $(RUN)/$*-wb.key --report $@
 
-$(RUN)/%-bb.cand: $(RUN)/%.pt configs/keys-blackbox.json
-	$(B)/ds-gen-keys -q --config configs/keys-blackbox.json --model $< --out $@
+$(RUN)/%-bb.cand: $(RUN)/%.pt $(KEYS_BB)
+	$(B)/ds-gen-keys -q --config $(KEYS_BB) --model $< --out $@
 
 $(RUN)/embed-%-bb.json: $(RUN)/%-bb.cand $(RUN)/cfg/embed-blackbox.json
 	$(B)/ds-embed-wm -q --config $(RUN)/cfg/embed-blackbox.json --model $(RUN)/$*.pt --keys $< \
 	  --out $(RUN)/$*-bb.pt --keys-out $(RUN)/$*-bb.key --report $@
 
-$(RUN)/%-both.cand: $(RUN)/embed-%-wb.json configs/keys-blackbox.json
-	$(B)/ds-gen-keys -q --config configs/keys-blackbox.json --model $(RUN)/$*-wb.pt \
+$(RUN)/%-both.cand: $(RUN)/embed-%-wb.json $(KEYS_BB)
+	$(B)/ds-gen-keys -q --config $(KEYS_BB) --model $(RUN)/$*-wb.pt \
 	  --keys $(RUN)/$*-wb.key --out $@
 
 $(RUN)/embed-%-both.json: $(RUN)/%-both.cand $(RUN)/cfg/embed-blackbox.json
