@@ -73,6 +73,7 @@ parent=$(dirname "$DIR")
 mkdir -p "$parent" || die "cannot create $parent"
 tmp=$(mktemp -d "$DIR.tmp.XXXXXX") || die "cannot write in $parent"
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP  # through the EXIT trap: an interrupted fetch leaves nothing
 
 if ! command -v npm >/dev/null; then
   SUDO=""
