@@ -7,6 +7,7 @@ packages=(
   libtorch-dev libopenblas0-pthread libgloo-dev libsodium-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev zlib1g-dev
   dataset-fashion-mnist python3-torch
+  python3-torchvision         # the ResNet-18 user-model tests
   chromium fonts-dejavu-core  # the results page's rendering test
   time                        # peak RSS in scripts/bench.sh
 )

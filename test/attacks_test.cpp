@@ -140,8 +140,11 @@ TEST(Attacks, DummyUnitsPreserveTheFunctionAndWidenTheLayer) {
   EXPECT_EQ(info["arch"]["hidden"], ds::Json({40, 24}));
   EXPECT_EQ(d.info["arch"]["hidden"], ds::Json({32, 24})) << "input description modified";
   EXPECT_EQ(ds::call_taps(w, x, "w").at("fc1").size(1), 40);
+  // A model without a description (made elsewhere) is widened from its graph alone.
   ds::Json bare = ds::Json::object();
-  EXPECT_THROW(ds::add_dummy_units(d.model, bare, "fc1", 8, true, 3), ds::InputError);
+  auto b = ds::add_dummy_units(d.model, bare, "fc1", 8, true, 3);
+  EXPECT_TRUE(torch::allclose(b.forward({x}).toTensor(), y, 1e-4, 1e-5));
+  EXPECT_THROW(ds::add_dummy_units(d.model, bare, "fc9", 8, true, 3), ds::InputError);
 }
 
 TEST(Attacks, FineTuningChangesWeightsAndKeepsTheArchitecture) {

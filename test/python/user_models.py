@@ -41,3 +41,22 @@ def cnn(num_classes: int = 10) -> nn.Module:
         nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 7 * 7, 512), nn.ReLU(), nn.Dropout(0.2),
         nn.Linear(512, num_classes))
+
+
+def mlp_cat(num_classes: int = 10) -> nn.Module:
+    """Two branches concatenated: the units of tap 'left' (its ReLU) are read through torch.cat,
+    which the function-preserving transforms do not follow."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(784, 32)
+            self.b = nn.Linear(784, 32)
+            self.left = nn.ReLU()
+            self.head = nn.Linear(64, num_classes)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = x.flatten(1)
+            return self.head(torch.cat([self.left(self.a(x)), torch.relu(self.b(x))], 1))
+
+    return Net()

@@ -1,0 +1,306 @@
+// Follows a tap's units through the inlined graph of the model's `taps` method (see
+// unit_graph.h): backwards to the layers that produce them, forwards to the layers that read
+// them, through the operations that keep units apart (ReLU, pooling, dropout, batch norm,
+// residual additions, flattening).
+#include "model/unit_graph.h"
+
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/errors.h"
+#include "model/model_io.h"
+
+namespace ds {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+bool UnitGroup::has_consumer() const {
+  return std::any_of(tensors.begin(), tensors.end(), [](const UnitTensor& t) {
+    return t.role == UnitTensor::kConsumer;
+  });
+}
+
+namespace {
+
+// Unit-wise operations: output unit i depends only on input unit i, positively homogeneously.
+const std::set<std::string> kUnitWise = {
+    "aten::relu",  "aten::relu_",         "aten::max_pool2d", "aten::avg_pool2d",
+    "aten::adaptive_avg_pool2d", "aten::dropout", "aten::dropout_", "aten::feature_dropout",
+    "aten::contiguous", "aten::clone", "aten::max_pool1d", "aten::adaptive_max_pool2d"};
+// Uses that read only a tensor's shape, or record it as a tap.
+const std::set<std::string> kIgnoredUses = {"aten::size",      "aten::dim",     "prim::shape",
+                                            "aten::len",       "aten::__is__",  "aten::__isnot__",
+                                            "prim::DictConstruct", "aten::_set_item"};
+
+std::string kind(const Node* n) { return n->kind().toQualString(); }
+
+// "layer4.0.bn2.weight" for a chain of GetAttr from the graph's self; "" for anything else.
+std::string attr_path(const Value* v) {
+  std::vector<std::string> parts;
+  while (v->node()->kind() == c10::prim::GetAttr) {
+    parts.push_back(v->node()->s(c10::attr::name));
+    v = v->node()->input(0);
+  }
+  if (v->node()->kind() != c10::prim::Param || parts.empty()) return "";
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += (path.empty() ? "" : ".") + *it;
+  return path;
+}
+
+std::shared_ptr<torch::jit::Graph> taps_graph(const torch::jit::Module& model) {
+  auto method = model.find_method("taps");
+  if (!method) throw InputError("model has no 'taps' method");
+  auto graph = method->graph()->copy();
+  // With the executor's optimisation off (core/runtime.cpp), a callee's body is inlined as it
+  // is, its own calls included: inline again until no call is left (one level per pass).
+  auto has_calls = [](const torch::jit::Graph& g) {
+    for (const Node* n : const_cast<torch::jit::Graph&>(g).nodes())
+      if (n->kind() == c10::prim::CallMethod || n->kind() == c10::prim::CallFunction) return true;
+    return false;
+  };
+  for (int pass = 0; pass < 64 && has_calls(*graph); ++pass) torch::jit::Inline(*graph);
+  torch::jit::ConstantPropagation(graph);
+  return graph;
+}
+
+// The value a `taps` graph records as `tap` (dict literal or item assignment), or nullptr.
+Value* tap_value(torch::jit::Graph& graph, const std::string& tap,
+                 std::vector<std::string>* names = nullptr) {
+  Value* found = nullptr;
+  auto key_of = [](Value* k) {
+    auto iv = torch::jit::toIValue(k);
+    return iv && iv->isString() ? iv->toStringRef() : std::string();
+  };
+  for (Node* n : graph.nodes()) {
+    if (n->kind() == c10::prim::DictConstruct) {
+      for (size_t i = 0; i + 1 < n->inputs().size(); i += 2) {
+        std::string k = key_of(n->input(i));
+        if (names) names->push_back(k);
+        if (k == tap) found = n->input(i + 1);
+      }
+    } else if (kind(n) == "aten::_set_item" && n->inputs().size() == 3) {
+      std::string k = key_of(n->input(1));
+      if (names) names->push_back(k);
+      if (k == tap) found = n->input(2);
+    }
+  }
+  return found;
+}
+
+enum class Mode { kScaled, kPermuted };
+
+class Walker {
+ public:
+  Walker(const torch::jit::Module& model, std::string tap) : model_(model) { group_.tap = tap; }
+
+  UnitGroup run(Value* start) {
+    visit(start, Mode::kScaled, false);
+    while (!work_.empty()) {
+      auto [v, mode, flat] = work_.back();
+      work_.pop_back();
+      backward(v, mode, flat);
+      forward(v, mode, flat);
+    }
+    finish();
+    return group_;
+  }
+
+ private:
+  struct Item {
+    Value* v;
+    Mode mode;
+    bool flat;  // a flattened feature map: units are blocks of columns
+  };
+
+  [[noreturn]] void refuse(const std::string& why) const {
+    throw InputError("cannot follow the units of tap '" + group_.tap + "': " + why);
+  }
+
+  void visit(Value* v, Mode mode, bool flat) {
+    auto it = seen_.find(v);
+    if (it != seen_.end()) {
+      if (it->second != mode) unscalable("the units reach one operation both scaled and not");
+      return;
+    }
+    seen_[v] = mode;
+    work_.push_back({v, mode, flat});
+  }
+
+  void unscalable(const std::string& why) {
+    if (group_.unscalable.empty()) group_.unscalable = why;
+  }
+
+  void add(const Value* v, int64_t dim, UnitTensor::Role role, const std::string& op) {
+    std::string name = attr_path(v);
+    const bool tensor = !name.empty() && find_tensor(model_, name).defined();
+    if (!tensor) {
+      if (v->type()->kind() != c10::TypeKind::TensorType) return;  // a layer without bias
+      refuse(op + " takes a weight that is not a parameter of the model");
+    }
+    for (const auto& t : group_.tensors)
+      if (t.name == name && t.dim == dim) return;
+    group_.tensors.push_back(UnitTensor{name, dim, 1, role});
+  }
+
+  // A batch norm's per-channel tensors: its weight and bias scale its output; its statistics
+  // only follow the permutation.
+  void batch_norm(const Node* n, Mode mode) {
+    std::string weight = attr_path(n->input(1));
+    std::string prefix = weight.substr(0, weight.rfind('.'));
+    if (weight.empty() || prefix == weight) refuse("a batch norm whose weight is not a parameter");
+    auto role = mode == Mode::kScaled ? UnitTensor::kScaled : UnitTensor::kPermuted;
+    add(n->input(1), 0, role, "batch norm " + prefix);
+    add(n->input(2), 0, role, "batch norm " + prefix);
+    for (const char* stat : {".running_mean", ".running_var"}) {
+      const std::string name = prefix + stat;
+      const bool known = std::any_of(group_.tensors.begin(), group_.tensors.end(),
+                                     [&](const UnitTensor& t) { return t.name == name; });
+      if (!known && find_tensor(model_, name).defined())
+        group_.tensors.push_back(UnitTensor{name, 0, 1, UnitTensor::kPermuted});
+    }
+  }
+
+  void producer(const Node* n, Mode mode, const std::string& k) {
+    if (k == "aten::_convolution" || k == "aten::conv2d" || k == "aten::conv1d") {
+      size_t groups_at = k == "aten::_convolution" ? 8 : 6;
+      auto g = torch::jit::toIValue(n->input(groups_at));
+      if (!g || !g->isInt() || g->toInt() != 1) refuse("grouped convolution");
+    }
+    auto role = mode == Mode::kScaled ? UnitTensor::kScaled : UnitTensor::kPermuted;
+    add(n->input(1), 0, role, k);
+    add(n->input(2), 0, role, k);
+  }
+
+  void backward(Value* v, Mode mode, bool flat) {
+    Node* n = v->node();
+    const std::string k = kind(n);
+    if (n->kind() == c10::prim::Param) refuse("they come from the model's input");
+    if (flat && k == "aten::flatten") return visit(n->input(0), mode, false);
+    if (flat) refuse("a flattened map made by " + k);
+    if (kUnitWise.count(k)) return visit(n->input(0), mode, false);
+    if (k == "aten::add" || k == "aten::add_") {
+      for (size_t i = 0; i < 2; ++i)
+        if (n->input(i)->type()->kind() == c10::TypeKind::TensorType) visit(n->input(i), mode, false);
+      return;
+    }
+    if (k == "aten::batch_norm") {
+      batch_norm(n, mode);
+      return visit(n->input(0), Mode::kPermuted, false);
+    }
+    if (k == "aten::linear" || k == "aten::_convolution" || k == "aten::conv2d" ||
+        k == "aten::conv1d") {
+      return producer(n, mode, k);
+    }
+    refuse("they are made by " + k + ", which the transforms cannot follow");
+  }
+
+  void consumer(const Node* n, Mode mode, bool flat, const std::string& k) {
+    if (k != "aten::linear") {
+      size_t groups_at = k == "aten::_convolution" ? 8 : 6;
+      auto g = torch::jit::toIValue(n->input(groups_at));
+      if (!g || !g->isInt() || g->toInt() != 1) refuse("they are read by a grouped convolution");
+    }
+    std::string name = attr_path(n->input(1));
+    if (name.empty()) refuse(k + " reads them with a weight that is not a parameter");
+    auto role = mode == Mode::kScaled ? UnitTensor::kConsumer : UnitTensor::kPermuted;
+    for (const auto& t : group_.tensors)
+      if (t.name == name && t.dim == 1) return;
+    group_.tensors.push_back(UnitTensor{name, 1, flat ? -1 : 1, role});  // -1: block from width
+  }
+
+  void forward(Value* v, Mode mode, bool flat) {
+    for (const auto& use : v->uses()) {
+      Node* n = use.user;
+      const std::string k = kind(n);
+      if (kIgnoredUses.count(k)) continue;
+      if (n->kind() == c10::prim::ListConstruct || n->kind() == c10::prim::TupleConstruct) {
+        // A list of tensors is an argument of the operation that reads them (torch.cat).
+        const auto& list_uses = n->output()->uses();
+        refuse("they are read by " + (list_uses.empty() ? k : kind(list_uses[0].user)) +
+               ", which the transforms cannot follow");
+      }
+      // An operation whose result is already in the group was reached going backwards.
+      if (n->outputs().size() == 1 && seen_.count(n->output())) continue;
+      if (use.offset != 0 && k != "aten::add" && k != "aten::add_") {
+        refuse("they are an argument of " + k);
+      }
+      if (kUnitWise.count(k)) {
+        visit(n->output(), mode, flat);
+      } else if (k == "aten::flatten") {
+        visit(n->output(), mode, true);
+      } else if (k == "aten::add" || k == "aten::add_") {
+        if (flat) refuse("a flattened map is added to another tensor");
+        visit(n->output(), mode, false);
+        for (size_t i = 0; i < 2; ++i)
+          if (n->input(i)->type()->kind() == c10::TypeKind::TensorType)
+            visit(n->input(i), mode, false);
+      } else if (k == "aten::batch_norm") {
+        if (flat) refuse("a batch norm reads a flattened map");
+        if (mode == Mode::kScaled) unscalable("batch norm reads the units (its statistics would change)");
+        batch_norm(n, Mode::kPermuted);
+        visit(n->output(), Mode::kPermuted, false);
+      } else if (k == "aten::linear" || k == "aten::_convolution" || k == "aten::conv2d" ||
+                 k == "aten::conv1d") {
+        if (flat && k != "aten::linear") refuse("a convolution reads a flattened map");
+        consumer(n, mode, flat, k);
+      } else {
+        refuse("they are read by " + k + ", which the transforms cannot follow");
+      }
+    }
+  }
+
+  // The width from the producers; the blocks of dense layers that read a flattened map.
+  void finish() {
+    for (const auto& t : group_.tensors) {
+      if (t.role != UnitTensor::kConsumer && t.dim == 0) {
+        group_.width = require_tensor(model_, t.name).size(0);
+        break;
+      }
+    }
+    if (group_.width == 0) refuse("no layer produces them");
+    for (auto& t : group_.tensors) {
+      const int64_t size = require_tensor(model_, t.name).size(t.dim);
+      if (t.block == -1) t.block = size / group_.width;
+      if (t.block < 1 || size != t.block * group_.width) {
+        refuse(t.name + " has " + std::to_string(size) + " entries along dimension " +
+               std::to_string(t.dim) + " for " + std::to_string(group_.width) + " units");
+      }
+    }
+  }
+
+  const torch::jit::Module& model_;
+  UnitGroup group_;
+  std::map<Value*, Mode> seen_;
+  std::vector<Item> work_;
+};
+
+}  // namespace
+
+UnitGroup find_unit_group(const torch::jit::Module& model, const std::string& tap) {
+  auto graph = taps_graph(model);
+  Value* start = tap_value(*graph, tap);
+  if (!start) throw InputError("model has no tap '" + tap + "'");
+  if (tap == "logits") throw InputError("the logits are the model's output, not hidden units");
+  return Walker(model, tap).run(start);
+}
+
+std::string last_hidden_tap(const torch::jit::Module& model) {
+  auto graph = taps_graph(model);
+  std::vector<std::string> names;
+  tap_value(*graph, "", &names);
+  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+    if (*it == "logits") continue;
+    try {
+      if (find_unit_group(model, *it).has_consumer()) return *it;
+    } catch (const InputError&) {
+    }
+  }
+  throw InputError("model has no tap whose units another layer reads");
+}
+
+}  // namespace ds
