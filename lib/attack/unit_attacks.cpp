@@ -141,6 +141,17 @@ struct UnitAttack : Attack {
   std::string target(const LoadedModel& model) const {
     return layer.empty() ? last_hidden_tap(model.module) : layer;
   }
+  // The transform itself; apply names the model in any refusal and checks the result.
+  virtual AttackResult transform(const AttackInputs& in) const = 0;
+  AttackResult apply(const AttackInputs& in) const override {
+    AttackResult r;
+    try {
+      r = transform(in);
+    } catch (const InputError& e) {
+      fail_input(in.model.path, e.what());
+    }
+    return checked(in, std::move(r));
+  }
   // The graph walk may miss what a model does outside its recognised operations: the outputs
   // on a probe batch are the proof that the function is kept.
   AttackResult checked(const AttackInputs& in, AttackResult r) const {
@@ -158,39 +169,38 @@ struct UnitAttack : Attack {
     before.train(was_training);
     const double moved = (a - b).abs().max().item<double>();
     if (!(moved <= 1e-4 * std::max(1.0, a.abs().max().item<double>()))) {
-      throw InputError(in.model.path + ": transforming the units of tap '" + target(in.model) +
-                       "' changed the outputs by " + std::to_string(moved) +
-                       " on a probe batch: the model does something there the transform does "
-                       "not follow");
+      fail_input(in.model.path, "transforming the units of tap '" + r.details.value("layer", "") +
+                                    "' changed the outputs by " + std::to_string(moved) +
+                                    " on a probe batch: the model does something there the "
+                                    "transform does not follow");
     }
     return r;
   }
 };
 
 struct PermuteAttack : UnitAttack {
-  AttackResult apply(const AttackInputs& in) const override {
+  AttackResult transform(const AttackInputs& in) const override {
     std::string l = target(in.model);
-    return checked(in, {permute_units(in.model.module, l, in.spec.seed), in.model.info,
-                        Json{{"layer", l}}});
+    return {permute_units(in.model.module, l, in.spec.seed), in.model.info, Json{{"layer", l}}};
   }
 };
 
 struct ScaleAttack : UnitAttack {
-  AttackResult apply(const AttackInputs& in) const override {
+  AttackResult transform(const AttackInputs& in) const override {
     std::string l = target(in.model);
-    return checked(in, {scale_units(in.model.module, l, low, high, in.spec.seed), in.model.info,
-                        Json{{"layer", l}}});
+    return {scale_units(in.model.module, l, low, high, in.spec.seed), in.model.info,
+            Json{{"layer", l}}};
   }
 };
 
 struct DummyAttack : UnitAttack {
   int64_t units = 64;
   bool shuffle = true;
-  AttackResult apply(const AttackInputs& in) const override {
+  AttackResult transform(const AttackInputs& in) const override {
     std::string l = target(in.model);
     Json info = in.model.info;
     torch::jit::Module m = add_dummy_units(in.model.module, info, l, units, shuffle, in.spec.seed);
-    return checked(in, {m, info, Json{{"layer", l}}});
+    return {m, info, Json{{"layer", l}}};
   }
 };
 
@@ -199,7 +209,7 @@ struct DummyAttack : UnitAttack {
 struct ObfuscateAttack : UnitAttack {
   double dummy_fraction = 0.1;
   bool permute = true;
-  AttackResult apply(const AttackInputs& in) const override {
+  AttackResult transform(const AttackInputs& in) const override {
     const uint64_t seed = in.spec.seed;
     std::string l = target(in.model);
     int64_t width = find_unit_group(in.model.module, l).width;
@@ -212,7 +222,7 @@ struct ObfuscateAttack : UnitAttack {
     }
     r.model = scale_units(r.model, l, low, high, mix_seed(seed, 5));
     r.details = Json{{"layer", l}, {"dummy_units", units}, {"permuted", permute}};
-    return checked(in, r);
+    return r;
   }
 };
 

@@ -99,7 +99,7 @@ PYEOF
     expect_error_line "--out"
     refuse_attack '{"attack": "prune", "rate": 1.5}' "field 'rate' must be in [0, 1]"
     refuse_attack '{"attack": "prune", "data": '"$(fmnist_data 0)"'}' "field 'data.train_fraction' must be in (0, 1]"
-    refuse_attack '{"attack": "permute", "layer": "fc3"}' "no dense pair fc3 -> fc4"
+    refuse_attack '{"attack": "permute", "layer": "fc3"}' "m.pt: model has no tap 'fc3'"
     expect_no_file "$T/x.pt"
     ;;
   *) fail "unknown case" ;;

@@ -61,11 +61,11 @@ case "$CASE" in
     prepare "$T/cat.pt" "$U:mlp_cat" 1 28 28 --taps left=left
     echo '{"attack": "permute", "layer": "left"}' >"$T/p.json"
     expect_exit 2 "$BIN/ds-attack" --config "$T/p.json" --model "$T/cat.pt" --out "$T/x.pt"
-    expect_error_line "cannot follow the units of tap 'left': they are read by aten::cat"
+    expect_error_line "$T/cat.pt: cannot follow the units of tap 'left': they are read by aten::cat"
     expect_no_file "$T/x.pt"
     echo '{"attack": "scale", "layer": "nope"}' >"$T/s.json"
     expect_exit 2 "$BIN/ds-attack" --config "$T/s.json" --model "$T/cat.pt" --out "$T/x.pt"
-    expect_error_line "model has no tap 'nope'"
+    expect_error_line "$T/cat.pt: model has no tap 'nope'"
     ;;
   *) fail "unknown case" ;;
 esac
