@@ -4,7 +4,7 @@
 # with scripts/prepare-model.py, a key and its loss from ds-gen-keys, then per training seed one
 # model with the loss and one without, each verified. One line per model, then the mean cost.
 # Usage: scripts/own-loop-targets.sh OUT [mlp|cnn ...]
-#   env: SEEDS (default "1 2 3"), EPOCHS (5), EMBED (configs/embed-whitebox.json),
+#   env: SEEDS (default "1 2 3"), EPOCHS (5), B (build/bin), EMBED (configs/embed-whitebox-own-loop.json),
 #        KEYS (configs/keys-whitebox.json), DATA (/usr/share/datasets/fashion-mnist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +13,10 @@ shift
 ARCHS=${*:-mlp cnn}
 SEEDS=${SEEDS:-1 2 3}
 EPOCHS=${EPOCHS:-5}
-EMBED=${EMBED:-configs/embed-whitebox.json}
+EMBED=${EMBED:-configs/embed-whitebox-own-loop.json}
 KEYS=${KEYS:-configs/keys-whitebox.json}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
-B=build/bin
+B=${B:-build/bin}
 PY=/usr/bin/python3
 mkdir -p "$OUT"
 tap_of() { case $1 in mlp) echo fc2=5 ;; cnn) echo fc1=10 ;; esac; }
@@ -47,7 +47,7 @@ import collections, sys
 acc = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     w = line.split()
-    acc[(w[0], w[3])].append(float(w[7]))
+    acc[(w[0], w[3])].append(float(w[6]))
 for arch in sorted({k[0] for k in acc}):
     a, b = acc[(arch, "with")], acc[(arch, "without")]
     print(f"{arch}: mean accuracy with loss {sum(a)/len(a):.4f}, without {sum(b)/len(b):.4f}, "
