@@ -5,7 +5,8 @@
 # model with the loss and one without, each verified. One line per model, then the mean cost.
 # Usage: scripts/own-loop-targets.sh OUT [mlp|cnn ...]
 #   env: SEEDS (default "1 2 3"), EPOCHS (5), B (build/bin), EMBED (configs/embed-whitebox-own-loop.json),
-#        KEYS (configs/keys-whitebox.json), DATA (/usr/share/datasets/fashion-mnist)
+#        KEYS (configs/keys-whitebox.json), DATA (/usr/share/datasets/fashion-mnist),
+#        RUNS ("with without": which loops to train)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: scripts/own-loop-targets.sh OUT [mlp|cnn ...]}
@@ -27,7 +28,7 @@ for arch in $ARCHS; do
   $B/ds-gen-keys -q --config "$KEYS" --model "$base" --out "$OUT/$arch.key" \
     --export-loss "$OUT/$arch-loss.pt" --embed-config "$EMBED"
   for seed in $SEEDS; do
-    for loss in with without; do
+    for loss in ${RUNS:-with without}; do
       model=$OUT/$arch-s$seed-$loss.pt
       flag=(); [ "$loss" = with ] && flag=(--wm-loss "$OUT/$arch-loss.pt")
       acc=$($PY scripts/train-own-loop.py --model "$base" --data "$DATA" "${flag[@]}" \

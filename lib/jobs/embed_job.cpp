@@ -197,6 +197,10 @@ Json whitebox_report(const EmbedJob& job, const WhiteboxEmbedConfig& config, con
 
 EmbedJobResult run_whitebox_embed(const EmbedJob& job, const Json& json) {
   WhiteboxEmbedConfig config = parse_whitebox_embed_config(json, job.config_path);
+  if (config.activation_scale != "initial") {
+    fail_input(job.config_path, "whitebox.activation_scale 'batch' is for the exported loss "
+                                "(ds-gen-keys --export-loss); ds-embed-wm uses 'initial'");
+  }
   set_threads(config.threads);
   if (!job.keys_out_path.empty()) require_distinct(job.key_path, job.keys_out_path);
   std::optional<OwnerIdentity> owner = owner_for(job);

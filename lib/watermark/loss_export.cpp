@@ -8,7 +8,8 @@ namespace ds {
 namespace {
 
 // Mirrors whitebox_embed_step and centre_terms (which hand-differentiates the same terms):
-// pull of the carriers' activations (divided by `scale`) to their class centres, separation of
+// pull of the carriers' activations (divided by `scale`, or with activation_scale "batch" by
+// the norm of their mean in this batch) to their class centres, separation of
 // each present class's centre from its nearest other, unit norm, and the payload BCE of every
 // carrier present in the batch, with the margin's logit shift.
 const char* const kLossSource = R"(
@@ -23,7 +24,11 @@ def forward(self, taps: Dict[str, Tensor], labels: Tensor) -> Tensor:
         rows = torch.arange(labels.size(0), device=labels.device)
     else:
         rows = torch.nonzero(torch.index_select(self.is_carrier, 0, labels)).squeeze(1)
-    fc = torch.index_select(f, 0, rows) / self.scale
+    fc = torch.index_select(f, 0, rows)
+    scale = self.scale
+    if self.batch_scale and rows.size(0) > 0:
+        scale = float(torch.clamp(torch.norm(torch.mean(fc.detach(), 0)), 1e-6))
+    fc = fc / scale
     target = torch.index_select(centres, 0, torch.index_select(labels, 0, rows))
     pull = 0.5 * torch.sum((fc - target) * (fc - target))
     if self.pull_mean:
@@ -70,6 +75,7 @@ torch::jit::Module make_whitebox_loss(const WhiteboxKey& key, const WhiteboxEmbe
   m.register_attribute("layer", c10::StringType::get(), key.layer);
   m.register_attribute("num_classes", c10::IntType::get(), num_classes);
   m.register_attribute("scale", c10::FloatType::get(), start.scale);
+  m.register_attribute("batch_scale", c10::BoolType::get(), config.activation_scale == "batch");
   m.register_attribute("nonnegative", c10::BoolType::get(), start.clamp);
   m.register_attribute("pull_mean", c10::BoolType::get(), config.pull_reduction == "mean");
   m.register_attribute("pull_all_classes", c10::BoolType::get(), config.pull_classes == "all");

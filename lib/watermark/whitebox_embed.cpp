@@ -38,6 +38,7 @@ WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::str
   c.centre_init = wb.get_choice("centre_init", c.centre_init, {"class_mean", "uniform"});
   c.pull_reduction = wb.get_choice("pull_reduction", c.pull_reduction, {"mean", "sum"});
   c.pull_classes = wb.get_choice("pull_classes", c.pull_classes, {"all", "carriers"});
+  c.activation_scale = wb.get_choice("activation_scale", c.activation_scale, {"initial", "batch"});
   c.pull_noise = wb.get_number("pull_noise", c.pull_noise);
   if (c.pull_noise < 0) wb.fail("pull_noise", "must be >= 0");
   ConfigObject harden = wb.get_object("harden");
@@ -68,6 +69,7 @@ Json whitebox_embed_config_to_json(const WhiteboxEmbedConfig& c) {
         {"centre_init", c.centre_init},
         {"pull_reduction", c.pull_reduction},
         {"pull_classes", c.pull_classes},
+        {"activation_scale", c.activation_scale},
         {"pull_noise", c.pull_noise},
         {"harden", {{"weight_gain", c.harden.weight_gain}, {"input_gain", c.harden.input_gain}}}}},
       {"max_epochs", c.max_epochs},

@@ -38,6 +38,11 @@ struct WhiteboxEmbedConfig : RunSettings {
   // the "carriers" (the only centres extraction reads; the other classes' features are left
   // alone, which costs less accuracy).
   std::string pull_classes = "carriers";
+  // What the pull divides the activations by: "initial", the mean norm of the class means
+  // before embedding (fine-tuning a trained model: its activations keep their size), or
+  // "batch", the norm of the carriers' mean activation in each batch (training from scratch,
+  // where the activations grow tenfold; the exported loss only).
+  std::string activation_scale = "initial";
   // After embedding, rescale the marked layer so that a thief's Adam fine-tuning barely moves
   // it (see harden.h); the model's function and the mark's reading do not change.
   HardenSpec harden;

@@ -56,6 +56,14 @@ PYEOF
     expect_error_line "whitebox.pull_noise"
     expect_no_file "$T/owner.key"
     expect_no_file "$T/wm.pt"
+    # The batch-wise activation scale exists only in the exported loss.
+    $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c['whitebox']={'activation_scale': 'batch'}; json.dump(c, open(sys.argv[2],'w'))" \
+      "$T/embed-wb.json" "$T/batch.json"
+    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/owner.key"
+    expect_exit 2 "$BIN/ds-embed-wm" --config "$T/batch.json" --model "$T/base.pt" --keys "$T/owner.key" \
+      --out "$T/m.pt"
+    expect_error_line "whitebox.activation_scale"
+    expect_no_file "$T/m.pt"
     # A key without a white-box part has no loss.
     expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-bb.json" --model "$T/base.pt" --out "$T/bb.key"
     expect_exit 2 "$BIN/ds-gen-keys" --keys "$T/bb.key" --model "$T/base.pt" --export-loss "$T/wm.pt" \
