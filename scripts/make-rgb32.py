@@ -6,22 +6,13 @@ repeated over three channels. A seeded sample of N training and M test images.
     scripts/make-rgb32.py /usr/share/datasets/fashion-mnist OUT_DIR N M [SEED]
 
 Writes OUT_DIR/train.pt and OUT_DIR/test.pt ({"x": uint8 N x 3 x 32 x 32, "y": int64 N})."""
-import gzip
 import os
 import sys
 
 import numpy as np
 import torch
 
-
-def read_idx(folder: str, name: str) -> np.ndarray:
-    for path in (os.path.join(folder, name), os.path.join(folder, name + ".gz")):
-        if os.path.exists(path):
-            raw = (gzip.open if path.endswith(".gz") else open)(path, "rb").read()
-            dims = raw[3]
-            shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-            return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
-    raise SystemExit(f"make-rgb32: {folder}: no {name}[.gz]")
+from idx_data import read_idx
 
 
 def split(folder: str, prefix: str, count: int, seed: int) -> dict:

@@ -9,31 +9,14 @@ scripts/prepare-model.py) on IDX data (MNIST, Fashion-MNIST) and saves it for ds
 
 Prints one JSON line: epochs, test accuracy, seconds."""
 import argparse
-import gzip
 import json
-import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def read_idx(folder: str, name: str) -> np.ndarray:
-    for path in (os.path.join(folder, name), os.path.join(folder, name + ".gz")):
-        if os.path.exists(path):
-            raw = (gzip.open if path.endswith(".gz") else open)(path, "rb").read()
-            dims = raw[3]
-            shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-            return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
-    raise SystemExit(f"train-own-loop: {folder}: no {name}[.gz]")
-
-
-def load_split(folder: str, split: str):
-    x = read_idx(folder, f"{split}-images-idx3-ubyte")
-    y = read_idx(folder, f"{split}-labels-idx1-ubyte")
-    return torch.from_numpy(x.copy()).float().div_(255).unsqueeze(1), torch.from_numpy(y.astype(np.int64))
+from idx_data import load_split
 
 
 def accuracy(model, x, y) -> float:

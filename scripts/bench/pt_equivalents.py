@@ -12,34 +12,26 @@ losses, optimizers, batch sizes and thread counts. Each subcommand prints one JS
             times the process from start to exit
 """
 import argparse
-import gzip
 import json
 import math
+import os
 import resource
 import sys
 import time
 
 T0 = time.perf_counter()
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import idx_data  # noqa: E402
+
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
 
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def load_split(prefix):
-    x = torch.from_numpy(read_idx(f"{FMNIST}/{prefix}-images-idx3-ubyte.gz").copy()).float().div_(255)
-    y = torch.from_numpy(read_idx(f"{FMNIST}/{prefix}-labels-idx1-ubyte.gz").astype(np.int64))
-    return x.unsqueeze(1), y
+    return idx_data.load_split(FMNIST, prefix)
 
 
 class MLP(nn.Module):
