@@ -51,12 +51,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
     if (!out.write_report) return out;
 
     Json info = describe_model(job.config.arch, r.input, r.model);
-    if (job.config.arch.arch == "torchscript") {
-      // A user's model normalises its inputs its own way; keep what its file says about it.
-      LoadedModel start = load_model(job.config.arch.path);
-      if (start.info.contains("normalization")) info["normalization"] = start.info["normalization"];
-      report["inputs"]["model"] = Json{{"path", start.path}, {"sha256", start.sha256}};
-    }
+    if (!r.starting_model.empty()) report["inputs"]["model"] = r.starting_model;
     info["provenance"].push_back(Json{{"tool", "ds-train"},
                                       {"version", tool_version()},
                                       {"config", report["config"]},

@@ -8,6 +8,7 @@
 #include "core/progress.h"
 #include "core/runtime.h"
 #include "model/distributed.h"
+#include "model/model_io.h"
 
 namespace ds {
 
@@ -296,7 +297,17 @@ TrainResult train_model(const TrainConfig& config, const DataSplits& data) {
   r.input.mean = stats.mean;
   r.input.std = stats.std;
   try {
-    r.model = build_model(config.arch, r.input, mix_seed(config.seed, 1));
+    if (config.arch.arch == "torchscript") {
+      // A user's model normalises its inputs its own way; keep what its file says about it.
+      LoadedModel start = load_model(config.arch.path);
+      r.model = start_from(start, r.input);
+      const Json& norm = start.info.value("normalization", Json::object());
+      r.input.mean = norm.value("mean", r.input.mean);
+      r.input.std = norm.value("std", r.input.std);
+      r.starting_model = Json{{"path", start.path}, {"sha256", start.sha256}};
+    } else {
+      r.model = build_model(config.arch, r.input, mix_seed(config.seed, 1));
+    }
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("model: ") + e.what());
   }

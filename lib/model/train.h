@@ -135,7 +135,9 @@ struct TrainResult {
   std::vector<EpochStats> epochs;
   double test_accuracy = 0;
   double train_seconds = 0;
+  // The data's shape and classes; its statistics, or a torchscript model's own normalisation.
   InputSpec input;
+  Json starting_model;  // torchscript: the file trained from (path, sha256); empty otherwise
 };
 
 // Builds the configured architecture for `data` and trains it. Deterministic for a given

@@ -38,6 +38,12 @@ const std::set<std::string> kIgnoredUses = {"aten::size",      "aten::dim",     
                                             "prim::DictConstruct", "aten::_set_item"};
 
 std::string kind(const Node* n) { return n->kind().toQualString(); }
+bool is_add(const std::string& k) { return k == "aten::add" || k == "aten::add_"; }
+bool is_conv(const std::string& k) {
+  return k == "aten::_convolution" || k == "aten::conv2d" || k == "aten::conv1d";
+}
+// Layers whose weight's rows make units and whose columns read them.
+bool is_affine(const std::string& k) { return k == "aten::linear" || is_conv(k); }
 
 // "layer4.0.bn2.weight" for a chain of GetAttr from the graph's self; "" for anything else.
 std::string attr_path(const Value* v) {
@@ -142,9 +148,27 @@ class Walker {
       if (v->type()->kind() != c10::TypeKind::TensorType) return;  // a layer without bias
       refuse(op + " takes a weight that is not a parameter of the model");
     }
+    push(UnitTensor{name, dim, 1, role});
+  }
+
+  // Records a tensor once (a batch norm or layer reached from two sides keeps its first role).
+  void push(const UnitTensor& u) {
     for (const auto& t : group_.tensors)
-      if (t.name == name && t.dim == dim) return;
-    group_.tensors.push_back(UnitTensor{name, dim, 1, role});
+      if (t.name == u.name && t.dim == u.dim) return;
+    group_.tensors.push_back(u);
+  }
+
+  // A convolution that mixes channels in groups does not keep units apart.
+  void require_ungrouped(const Node* n, const std::string& k, const std::string& what) {
+    if (!is_conv(k)) return;
+    auto g = torch::jit::toIValue(n->input(k == "aten::_convolution" ? 8 : 6));
+    if (!g || !g->isInt() || g->toInt() != 1) refuse(what);
+  }
+
+  // Both tensor operands of a residual addition carry the same units.
+  void visit_addends(const Node* n, Mode mode) {
+    for (size_t i = 0; i < 2; ++i)
+      if (n->input(i)->type()->kind() == c10::TypeKind::TensorType) visit(n->input(i), mode, false);
   }
 
   // A batch norm's per-channel tensors: its weight and bias scale its output; its statistics
@@ -157,20 +181,13 @@ class Walker {
     add(n->input(1), 0, role, "batch norm " + prefix);
     add(n->input(2), 0, role, "batch norm " + prefix);
     for (const char* stat : {".running_mean", ".running_var"}) {
-      const std::string name = prefix + stat;
-      const bool known = std::any_of(group_.tensors.begin(), group_.tensors.end(),
-                                     [&](const UnitTensor& t) { return t.name == name; });
-      if (!known && find_tensor(model_, name).defined())
-        group_.tensors.push_back(UnitTensor{name, 0, 1, UnitTensor::kPermuted});
+      if (find_tensor(model_, prefix + stat).defined())
+        push(UnitTensor{prefix + stat, 0, 1, UnitTensor::kPermuted});
     }
   }
 
   void producer(const Node* n, Mode mode, const std::string& k) {
-    if (k == "aten::_convolution" || k == "aten::conv2d" || k == "aten::conv1d") {
-      size_t groups_at = k == "aten::_convolution" ? 8 : 6;
-      auto g = torch::jit::toIValue(n->input(groups_at));
-      if (!g || !g->isInt() || g->toInt() != 1) refuse("grouped convolution");
-    }
+    require_ungrouped(n, k, "grouped convolution");
     auto role = mode == Mode::kScaled ? UnitTensor::kScaled : UnitTensor::kPermuted;
     add(n->input(1), 0, role, k);
     add(n->input(2), 0, role, k);
@@ -183,34 +200,21 @@ class Walker {
     if (flat && k == "aten::flatten") return visit(n->input(0), mode, false);
     if (flat) refuse("a flattened map made by " + k);
     if (kUnitWise.count(k)) return visit(n->input(0), mode, false);
-    if (k == "aten::add" || k == "aten::add_") {
-      for (size_t i = 0; i < 2; ++i)
-        if (n->input(i)->type()->kind() == c10::TypeKind::TensorType) visit(n->input(i), mode, false);
-      return;
-    }
+    if (is_add(k)) return visit_addends(n, mode);
     if (k == "aten::batch_norm") {
       batch_norm(n, mode);
       return visit(n->input(0), Mode::kPermuted, false);
     }
-    if (k == "aten::linear" || k == "aten::_convolution" || k == "aten::conv2d" ||
-        k == "aten::conv1d") {
-      return producer(n, mode, k);
-    }
+    if (is_affine(k)) return producer(n, mode, k);
     refuse("they are made by " + k + ", which the transforms cannot follow");
   }
 
   void consumer(const Node* n, Mode mode, bool flat, const std::string& k) {
-    if (k != "aten::linear") {
-      size_t groups_at = k == "aten::_convolution" ? 8 : 6;
-      auto g = torch::jit::toIValue(n->input(groups_at));
-      if (!g || !g->isInt() || g->toInt() != 1) refuse("they are read by a grouped convolution");
-    }
+    require_ungrouped(n, k, "they are read by a grouped convolution");
     std::string name = attr_path(n->input(1));
     if (name.empty()) refuse(k + " reads them with a weight that is not a parameter");
     auto role = mode == Mode::kScaled ? UnitTensor::kConsumer : UnitTensor::kPermuted;
-    for (const auto& t : group_.tensors)
-      if (t.name == name && t.dim == 1) return;
-    group_.tensors.push_back(UnitTensor{name, 1, flat ? -1 : 1, role});  // -1: block from width
+    push(UnitTensor{name, 1, flat ? -1 : 1, role});  // -1: block from width, in finish()
   }
 
   void forward(Value* v, Mode mode, bool flat) {
@@ -226,27 +230,24 @@ class Walker {
       }
       // An operation whose result is already in the group was reached going backwards.
       if (n->outputs().size() == 1 && seen_.count(n->output())) continue;
-      if (use.offset != 0 && k != "aten::add" && k != "aten::add_") {
+      if (use.offset != 0 && !is_add(k)) {
         refuse("they are an argument of " + k);
       }
       if (kUnitWise.count(k)) {
         visit(n->output(), mode, flat);
       } else if (k == "aten::flatten") {
         visit(n->output(), mode, true);
-      } else if (k == "aten::add" || k == "aten::add_") {
+      } else if (is_add(k)) {
         if (flat) refuse("a flattened map is added to another tensor");
         visit(n->output(), mode, false);
-        for (size_t i = 0; i < 2; ++i)
-          if (n->input(i)->type()->kind() == c10::TypeKind::TensorType)
-            visit(n->input(i), mode, false);
+        visit_addends(n, mode);
       } else if (k == "aten::batch_norm") {
         if (flat) refuse("a batch norm reads a flattened map");
         if (mode == Mode::kScaled) unscalable("batch norm reads the units (its statistics would change)");
         batch_norm(n, Mode::kPermuted);
         visit(n->output(), Mode::kPermuted, false);
-      } else if (k == "aten::linear" || k == "aten::_convolution" || k == "aten::conv2d" ||
-                 k == "aten::conv1d") {
-        if (flat && k != "aten::linear") refuse("a convolution reads a flattened map");
+      } else if (is_affine(k)) {
+        if (flat && is_conv(k)) refuse("a convolution reads a flattened map");
         consumer(n, mode, flat, k);
       } else {
         refuse("they are read by " + k + ", which the transforms cannot follow");
@@ -281,12 +282,20 @@ class Walker {
 
 }  // namespace
 
-UnitGroup find_unit_group(const torch::jit::Module& model, const std::string& tap) {
-  auto graph = taps_graph(model);
-  Value* start = tap_value(*graph, tap);
+namespace {
+
+UnitGroup walk_from_tap(const torch::jit::Module& model, torch::jit::Graph& graph,
+                        const std::string& tap) {
+  Value* start = tap_value(graph, tap);
   if (!start) throw InputError("model has no tap '" + tap + "'");
   if (tap == "logits") throw InputError("the logits are the model's output, not hidden units");
   return Walker(model, tap).run(start);
+}
+
+}  // namespace
+
+UnitGroup find_unit_group(const torch::jit::Module& model, const std::string& tap) {
+  return walk_from_tap(model, *taps_graph(model), tap);
 }
 
 std::string last_hidden_tap(const torch::jit::Module& model) {
@@ -296,7 +305,7 @@ std::string last_hidden_tap(const torch::jit::Module& model) {
   for (auto it = names.rbegin(); it != names.rend(); ++it) {
     if (*it == "logits") continue;
     try {
-      if (find_unit_group(model, *it).has_consumer()) return *it;
+      if (walk_from_tap(model, *graph, *it).has_consumer()) return *it;
     } catch (const InputError&) {
     }
   }

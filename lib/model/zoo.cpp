@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "core/errors.h"
-#include "model/model_io.h"
 #include "model/topology.h"
 
 namespace ds {
@@ -295,12 +294,8 @@ Json arch_spec_to_json(const ArchSpec& a) {
   return j;
 }
 
-namespace {
-
-// A user's TorchScript model as the start of training: it must map a batch of the data's inputs
-// to one logit per class and have taps.
-torch::jit::Module starting_model(const std::string& path, const InputSpec& input) {
-  LoadedModel loaded = load_model(path);
+torch::jit::Module start_from(const LoadedModel& loaded, const InputSpec& input) {
+  const std::string& path = loaded.path;
   torch::jit::Module model = clone_model(loaded.module);
   std::vector<int64_t> shape = {2};
   shape.insert(shape.end(), input.shape.begin(), input.shape.end());
@@ -325,8 +320,6 @@ torch::jit::Module starting_model(const std::string& path, const InputSpec& inpu
   return model;
 }
 
-}  // namespace
-
 torch::jit::Module build_model(const ArchSpec& arch, const InputSpec& input, uint64_t seed) {
   if (input.shape.size() != 3) throw std::invalid_argument("input shape must be C, H, W");
   torch::NoGradGuard no_grad;
@@ -336,7 +329,7 @@ torch::jit::Module build_model(const ArchSpec& arch, const InputSpec& input, uin
   if (arch.arch == "mlp") return build_mlp(b, arch, input);
   if (arch.arch == "cnn") return build_cnn(b, arch, input);
   if (arch.arch == "wrn") return build_wrn(b, arch, input);
-  if (arch.arch == "torchscript") return starting_model(arch.path, input);
+  if (arch.arch == "torchscript") return start_from(load_model(arch.path), input);
   throw std::invalid_argument("unknown architecture '" + arch.arch + "'");
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "model/model_io.h"
 
 namespace ds {
 
@@ -39,10 +40,13 @@ struct InputSpec {
 ArchSpec parse_arch_spec(ConfigObject obj);
 Json arch_spec_to_json(const ArchSpec& spec);
 
-// Builds a freshly initialised model; `seed` fixes the initial weights. For "torchscript", a
-// copy of the model at arch.path with its own weights, checked against `input` (InputError
-// naming the file when its output or taps do not fit).
+// Builds a freshly initialised model; `seed` fixes the initial weights. For "torchscript", the
+// model at arch.path as start_from makes it.
 torch::jit::Module build_model(const ArchSpec& arch, const InputSpec& input, uint64_t seed);
+// A copy of a user's loaded model with its own weights, in training mode, checked against
+// `input` (InputError naming the file when it does not run on the inputs, its output is not one
+// logit per class, or it has no taps).
+torch::jit::Module start_from(const LoadedModel& loaded, const InputSpec& input);
 
 struct TapInfo {
   std::string name;
