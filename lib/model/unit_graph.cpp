@@ -4,15 +4,13 @@
 // residual additions, flattening).
 #include "model/unit_graph.h"
 
-#include <torch/csrc/jit/passes/constant_propagation.h>
-#include <torch/csrc/jit/passes/inliner.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "core/errors.h"
 #include "model/model_io.h"
+#include "model/taps_graph.h"
 
 namespace ds {
 
@@ -37,75 +35,25 @@ const std::set<std::string> kIgnoredUses = {"aten::size",      "aten::dim",     
                                             "aten::len",       "aten::__is__",  "aten::__isnot__",
                                             "prim::DictConstruct", "aten::_set_item"};
 
-std::string kind(const Node* n) { return n->kind().toQualString(); }
+std::string kind(const Node* n) { return node_kind(n); }
 bool is_add(const std::string& k) { return k == "aten::add" || k == "aten::add_"; }
-bool is_conv(const std::string& k) {
-  return k == "aten::_convolution" || k == "aten::conv2d" || k == "aten::conv1d";
-}
+bool is_conv(const std::string& k) { return is_conv_kind(k); }
 // Layers whose weight's rows make units and whose columns read them.
 bool is_affine(const std::string& k) { return k == "aten::linear" || is_conv(k); }
-
-// "layer4.0.bn2.weight" for a chain of GetAttr from the graph's self; "" for anything else.
-std::string attr_path(const Value* v) {
-  std::vector<std::string> parts;
-  while (v->node()->kind() == c10::prim::GetAttr) {
-    parts.push_back(v->node()->s(c10::attr::name));
-    v = v->node()->input(0);
-  }
-  if (v->node()->kind() != c10::prim::Param || parts.empty()) return "";
-  std::string path;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += (path.empty() ? "" : ".") + *it;
-  return path;
-}
-
-std::shared_ptr<torch::jit::Graph> taps_graph(const torch::jit::Module& model) {
-  auto method = model.find_method("taps");
-  if (!method) throw InputError("model has no 'taps' method");
-  auto graph = method->graph()->copy();
-  // With the executor's optimisation off (core/runtime.cpp), a callee's body is inlined as it
-  // is, its own calls included: inline again until no call is left (one level per pass).
-  auto has_calls = [](const torch::jit::Graph& g) {
-    for (const Node* n : const_cast<torch::jit::Graph&>(g).nodes())
-      if (n->kind() == c10::prim::CallMethod || n->kind() == c10::prim::CallFunction) return true;
-    return false;
-  };
-  for (int pass = 0; pass < 64 && has_calls(*graph); ++pass) torch::jit::Inline(*graph);
-  torch::jit::ConstantPropagation(graph);
-  return graph;
-}
-
-// The value a `taps` graph records as `tap` (dict literal or item assignment), or nullptr.
-Value* tap_value(torch::jit::Graph& graph, const std::string& tap,
-                 std::vector<std::string>* names = nullptr) {
-  Value* found = nullptr;
-  auto key_of = [](Value* k) {
-    auto iv = torch::jit::toIValue(k);
-    return iv && iv->isString() ? iv->toStringRef() : std::string();
-  };
-  for (Node* n : graph.nodes()) {
-    if (n->kind() == c10::prim::DictConstruct) {
-      for (size_t i = 0; i + 1 < n->inputs().size(); i += 2) {
-        std::string k = key_of(n->input(i));
-        if (names) names->push_back(k);
-        if (k == tap) found = n->input(i + 1);
-      }
-    } else if (kind(n) == "aten::_set_item" && n->inputs().size() == 3) {
-      std::string k = key_of(n->input(1));
-      if (names) names->push_back(k);
-      if (k == tap) found = n->input(2);
-    }
-  }
-  return found;
-}
 
 enum class Mode { kScaled, kPermuted };
 
 class Walker {
  public:
-  Walker(const torch::jit::Module& model, std::string tap) : model_(model) { group_.tap = tap; }
+  // `what` names the units in refusals ("tap 'fc2'", "the input of fc2").
+  Walker(const torch::jit::Module& model, std::string tap, std::string what)
+      : model_(model), what_(std::move(what)) {
+    group_.tap = std::move(tap);
+  }
 
-  UnitGroup run(Value* start) {
-    visit(start, Mode::kScaled, false);
+  // `flat`: `start` is a flattened feature map (a dense layer's input).
+  UnitGroup run(Value* start, bool flat = false) {
+    visit(start, Mode::kScaled, flat);
     while (!work_.empty()) {
       auto [v, mode, flat] = work_.back();
       work_.pop_back();
@@ -116,6 +64,9 @@ class Walker {
     return group_;
   }
 
+  // The nodes that make the units (with their scale): affine layers and batch norms.
+  const std::vector<const Node*>& producers() const { return producers_; }
+
  private:
   struct Item {
     Value* v;
@@ -124,7 +75,7 @@ class Walker {
   };
 
   [[noreturn]] void refuse(const std::string& why) const {
-    throw InputError("cannot follow the units of tap '" + group_.tap + "': " + why);
+    throw InputError("cannot follow the units of " + what_ + ": " + why);
   }
 
   void visit(Value* v, Mode mode, bool flat) {
@@ -178,6 +129,7 @@ class Walker {
     std::string prefix = weight.substr(0, weight.rfind('.'));
     if (weight.empty() || prefix == weight) refuse("a batch norm whose weight is not a parameter");
     auto role = mode == Mode::kScaled ? UnitTensor::kScaled : UnitTensor::kPermuted;
+    if (mode == Mode::kScaled) producers_.push_back(n);
     add(n->input(1), 0, role, "batch norm " + prefix);
     add(n->input(2), 0, role, "batch norm " + prefix);
     for (const char* stat : {".running_mean", ".running_var"}) {
@@ -189,6 +141,7 @@ class Walker {
   void producer(const Node* n, Mode mode, const std::string& k) {
     require_ungrouped(n, k, "grouped convolution");
     auto role = mode == Mode::kScaled ? UnitTensor::kScaled : UnitTensor::kPermuted;
+    if (mode == Mode::kScaled) producers_.push_back(n);
     add(n->input(1), 0, role, k);
     add(n->input(2), 0, role, k);
   }
@@ -275,9 +228,11 @@ class Walker {
   }
 
   const torch::jit::Module& model_;
+  std::string what_;
   UnitGroup group_;
   std::map<Value*, Mode> seen_;
   std::vector<Item> work_;
+  std::vector<const Node*> producers_;
 };
 
 }  // namespace
@@ -289,13 +244,52 @@ UnitGroup walk_from_tap(const torch::jit::Module& model, torch::jit::Graph& grap
   Value* start = tap_value(graph, tap);
   if (!start) throw InputError("model has no tap '" + tap + "'");
   if (tap == "logits") throw InputError("the logits are the model's output, not hidden units");
-  return Walker(model, tap).run(start);
+  return Walker(model, tap, "tap '" + tap + "'").run(start);
 }
 
 }  // namespace
 
 UnitGroup find_unit_group(const torch::jit::Module& model, const std::string& tap) {
   return walk_from_tap(model, *taps_graph(model), tap);
+}
+
+namespace {
+
+// The std of the model's own input normalised as [flatten]((x - mean) / std), or "".
+std::string input_divisor(const Value* in) {
+  const Node* n = in->node();
+  if (node_kind(n) == "aten::flatten") n = n->input(0)->node();
+  if (node_kind(n) != "aten::div") return "";
+  const Node* sub = n->input(0)->node();
+  if (node_kind(sub) != "aten::sub" || sub->input(0)->node()->kind() != c10::prim::Param) return "";
+  return attr_path(n->input(1));
+}
+
+}  // namespace
+
+TapProducer find_tap_producer(const torch::jit::Module& model, const std::string& tap) {
+  auto graph = taps_graph(model);
+  Value* start = tap_value(*graph, tap);
+  if (!start) throw InputError("model has no tap '" + tap + "'");
+  if (tap == "logits") throw InputError("the logits are the model's output, not hidden units");
+  Walker walker(model, tap, "tap '" + tap + "'");
+  TapProducer p;
+  p.group = walker.run(start);
+  if (walker.producers().size() != 1) {
+    throw InputError("tap '" + tap + "' is made by " + std::to_string(walker.producers().size()) +
+                     " layers (a residual addition), not one");
+  }
+  const Node* n = walker.producers()[0];
+  const std::string weight = attr_path(n->input(1));
+  p.layer = weight.substr(0, weight.rfind('.'));
+  p.batch_norm = node_kind(n) == "aten::batch_norm";
+  if (p.batch_norm) return p;
+  Value* in = n->input(0);
+  p.input_divisor = input_divisor(in);
+  if (!p.input_divisor.empty()) return p;
+  p.input = Walker(model, "", "the input of " + p.layer)
+                .run(in, node_kind(in->node()) == "aten::flatten");
+  return p;
 }
 
 std::string last_hidden_tap(const torch::jit::Module& model) {

@@ -39,6 +39,22 @@ struct UnitGroup {
 // through (concatenation, reshaping other than flattening, grouped convolutions, ...).
 UnitGroup find_unit_group(const torch::jit::Module& model, const std::string& tap);
 
+// The single layer that makes a tap's units (a linear or convolution, or a batch norm after
+// one) and the units that layer reads, for transforms that scale a layer's input as well.
+struct TapProducer {
+  UnitGroup group;            // the tap's own units
+  std::string layer;          // the making layer's prefix ("fc2", "layer4.1.bn2")
+  bool batch_norm = false;    // a batch norm makes them: its input's scale never reaches the tap
+  // What the layer reads when another layer makes it: scaling this group by c scales the
+  // layer's input by c. Empty (width 0) for a batch norm or the model's own input.
+  UnitGroup input;
+  // When the layer reads the model's input normalised as (x - mean) / std: std's name.
+  std::string input_divisor;
+};
+// InputError naming the tap when it is made by several layers (a residual addition) or its
+// producer's input cannot be followed.
+TapProducer find_tap_producer(const torch::jit::Module& model, const std::string& tap);
+
 // The last tap (in the order `taps` returns them, logits excluded) whose units another layer
 // reads: the default target of the function-preserving transforms. InputError when none.
 std::string last_hidden_tap(const torch::jit::Module& model);
