@@ -8,6 +8,7 @@
 #include "attack/registry.h"
 #include "attack/training_attacks.h"
 #include "core/errors.h"
+#include "model/layer_replay.h"
 #include "model/model_io.h"
 #include "model/train.h"
 #include "model/zoo.h"
@@ -134,6 +135,37 @@ TEST(Harden, RefusesWhatItCannotRescale) {
   torch::Tensor untouched = weight(mlp, "fc2.weight").clone();
   ds::harden_layer(mlp, "fc2", {1.0, 1.0}, x);  // off
   EXPECT_TRUE(torch::equal(untouched, weight(mlp, "fc2.weight")));
+  // A batch norm makes the conv tap: it takes the weight gain, but removes any input gain.
+  torch::jit::Module cnn = model_of("cnn", true);
+  EXPECT_THROW(ds::harden_layer(cnn, "conv2", {16.0, 0.25}, x), ds::InputError);
+  torch::Tensor gamma = weight(cnn, "bn2.weight").clone();
+  ds::harden_layer(cnn, "conv2", {16.0, 1.0}, x);
+  EXPECT_TRUE(torch::allclose(weight(cnn, "bn2.weight"), 16.0 * gamma));
+}
+
+// The noise-aware pull recomputes the marked layer from the tap before it: with the layer's own
+// weight it gives the tap exactly; with another weight, what that weight would give.
+TEST(Harden, LayerReplayRecomputesTheTapFromTheOneBefore) {
+  torch::manual_seed(13);
+  torch::Tensor x = torch::rand({16, 1, 8, 8});
+  for (const Case& c : {Case{"mlp", "fc2", false}, Case{"cnn", "fc1", true}}) {
+    SCOPED_TRACE(c.arch);
+    torch::jit::Module m = model_of(c.arch, c.batch_norm);
+    ds::LayerReplay replay(m, c.layer);
+    EXPECT_EQ(replay.input_tap(), c.arch == "mlp" ? "fc1" : "conv2");
+    torch::NoGradGuard no_grad;
+    torch::Tensor in = tap(m, replay.input_tap(), x);
+    EXPECT_TRUE(torch::equal(replay(in, replay.weight()), tap(m, c.layer, x)));
+    torch::Tensor doubled = replay(in, 2.0 * replay.weight());
+    torch::jit::Module m2 = ds::clone_model(m);
+    weight(m2, c.layer + ".weight").mul_(2.0);
+    EXPECT_TRUE(torch::allclose(doubled, tap(m2, c.layer, x), 1e-5, 1e-6));
+  }
+  // The first dense layer reads the pixels, not a tap; a conv tap is made through a batch norm.
+  torch::jit::Module mlp = model_of("mlp", false), cnn = model_of("cnn", true);
+  EXPECT_THROW(ds::LayerReplay(mlp, "fc1"), ds::InputError);
+  EXPECT_THROW(ds::LayerReplay(cnn, "conv2"), ds::InputError);
+  EXPECT_THROW(ds::LayerReplay(mlp, "logits"), ds::InputError);
 }
 
 TEST(Harden, ConfigFieldsAreCheckedAndRecorded) {

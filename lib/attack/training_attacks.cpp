@@ -57,6 +57,7 @@ AttackTraining finetune_model(const torch::jit::Module& model, const FinetuneSpe
   if (spec.rebalance) {
     for (const auto& [layer, factor] : rebalance_scales(r.model)) {
       spdlog::info("rebalanced {} by {:.4g}", layer, factor);
+      r.details["rebalanced_layers"][layer] = factor;
     }
   }
   std::string last = last_dense_layer(r.model);
@@ -192,6 +193,9 @@ AttackResult FinetuneAttack::apply(const AttackInputs& in) const {
   AttackResult r{t.model, in.model.info, Json::object()};
   r.details["last_layer"] = last_dense_layer(t.model);
   r.details["rebalanced"] = finetune.rebalance;
+  if (t.details.contains("rebalanced_layers")) {
+    r.details["rebalanced_layers"] = t.details["rebalanced_layers"];
+  }
   r.details["epochs"] = epochs_json(t);
   return r;
 }

@@ -50,8 +50,9 @@ def forward(self, taps: Dict[str, Tensor], labels: Tensor) -> Tensor:
 torch::jit::Module make_whitebox_loss(const WhiteboxKey& key, const WhiteboxEmbedConfig& config,
                                       int64_t num_classes, const EmbedCentres& start) {
   if (config.pull_noise > 0) {
-    throw InputError("whitebox.pull_noise cannot be exported: it recomputes a zoo layer with "
-                     "noisy weights (set it to 0 in the embedding config)");
+    throw InputError("whitebox.pull_noise cannot be exported: it recomputes the marked layer "
+                     "from the model's weights, which the loss does not hold (set it to 0 in the "
+                     "embedding config)");
   }
   if (config.harden.enabled()) {
     throw InputError("whitebox.harden cannot be exported: it rescales weights after training "

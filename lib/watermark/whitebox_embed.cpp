@@ -9,8 +9,8 @@
 #include "core/errors.h"
 #include "core/runtime.h"
 #include "model/distributed.h"
+#include "model/layer_replay.h"
 #include "model/model_io.h"
-#include "model/topology.h"
 #include "model/zoo.h"
 #include "watermark/centre_terms.h"
 #include "watermark/whitebox_extract.h"
@@ -113,27 +113,21 @@ ClassMeans class_mean_centres(torch::jit::Module& model, const WhiteboxKey& key,
 
 namespace {
 
-// Noise-aware pull: the marked dense layer recomputed from its input with noisy weights.
+// Noise-aware pull: the marked layer recomputed from the tap before it with noisy weights.
 struct NoisyLayer {
-  torch::Tensor weight, bias;
-  std::string input_tap;
-  bool pool_input = false;
+  std::shared_ptr<LayerReplay> replay;
   double noise_std = 0.0;  // 0: off
 };
 
 NoisyLayer noisy_layer(torch::jit::Module& model, const std::string& layer, double pull_noise) {
   NoisyLayer n;
   if (!(pull_noise > 0)) return n;
-  n.weight = find_tensor(model, layer + ".weight");
-  n.bias = find_tensor(model, layer + ".bias");
-  if (!n.weight.defined() || n.weight.dim() != 2 || dense_layer_index(layer) == 0) {
-    throw InputError("pull_noise needs the marked layer to be a dense layer fcK");
+  try {
+    n.replay = std::make_shared<LayerReplay>(model, layer);
+  } catch (const InputError& e) {
+    throw InputError(std::string("whitebox.pull_noise: ") + e.what());
   }
-  DenseInput input = dense_layer_input(model, layer);
-  n.input_tap = input.tap;
-  n.pool_input = input.pooled;
-  if (n.input_tap.empty()) throw InputError("pull_noise: no tap feeds " + layer);
-  n.noise_std = pull_noise * n.weight.detach().pow(2).mean().sqrt().item<double>();
+  n.noise_std = pull_noise * n.replay->weight().detach().pow(2).mean().sqrt().item<double>();
   return n;
 }
 
@@ -179,12 +173,10 @@ StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_p
       labels = y.index_select(0, rows);
     }
     if (noisy.noise_std > 0) {
-      torch::Tensor in = taps.at(noisy.input_tap);
+      torch::Tensor in = taps.at(noisy.replay->input_tap());
       if (rows.defined()) in = in.index_select(0, rows);
-      if (noisy.pool_input) in = torch::max_pool2d(in, {2, 2});
-      in = in.flatten(1);
-      torch::Tensor noise = torch::randn(noisy.weight.sizes()) * noisy.noise_std;
-      f = torch::relu(torch::linear(in, noisy.weight + noise, noisy.bias));
+      const torch::Tensor& w = noisy.replay->weight();
+      f = (*noisy.replay)(in, w + torch::randn(w.sizes()) * noisy.noise_std).flatten(1);
     }
     torch::Tensor pull =
         (0.5 * config.lambda1 / (pull_mean ? double(shard.global_size) : 1.0)) *
@@ -289,6 +281,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
                                    const WhiteboxEmbedConfig& config) {
   WhiteboxEmbedResult r;
   r.ber_before = extract_whitebox(model, key, model_path, false).ber;  // validates layer and width
+  check_hardening(model, key.layer, config.harden);
   r.accuracy_before = evaluate_accuracy(model, data.test, 1000);
   spdlog::info("before embedding: test accuracy {:.4f}, BER {:.3f} on the triggers",
                r.accuracy_before, r.ber_before);

@@ -57,6 +57,43 @@ case "$CASE" in
     obfuscate "$T/r18.pt" pool "$T/r18o.pt"
     same_function "$T/r18.pt" "$T/r18o.pt" pool 563
     ;;
+  scale_transforms)
+    # Hardening, the noise-aware pull and the thief's rebalancing on a user CNN: the marked tap
+    # (its first dense layer), the batch-normed conv map feeding it and the layer reading it are
+    # all found from the graph.
+    write_small_watermark_configs
+    prepare "$T/raw.pt" "$U:cnn" 1 28 28 --taps conv2=6 fc1=10
+    echo "{\"model\": {\"arch\": \"torchscript\", \"path\": \"$T/raw.pt\"}, \"data\": $DATA, \"epochs\": 2, \"seed\": 1}" >"$T/t.json"
+    expect_exit 0 "$BIN/ds-train" --config "$T/t.json" --out "$T/cnn.pt"
+    with_fields() {  # with_fields IN OUT PY-STATEMENTS: a copy of a JSON config, edited as c
+      $PY -c "import json,sys; c=json.load(open(sys.argv[1])); $3; json.dump(c, open(sys.argv[2], 'w'))" "$1" "$2"
+    }
+    with_fields "$T/keys-wb.json" "$T/keys-fc1.json" "c['whitebox']['layer'] = 'fc1'"
+    with_fields "$T/keys-wb.json" "$T/keys-conv2.json" "c['whitebox']['layer'] = 'conv2'"
+    with_fields "$T/embed-wb.json" "$T/hard.json" \
+      "c['max_epochs'] = 4; c['whitebox'] = {'pull_noise': 0.1, 'harden': {'weight_gain': 16, 'input_gain': 0.25}}"
+    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-fc1.json" --model "$T/cnn.pt" --out "$T/fc1.key"
+    expect_exit 0 "$BIN/ds-embed-wm" --config "$T/hard.json" --model "$T/cnn.pt" --keys "$T/fc1.key" \
+      --out "$T/hard.pt" --keys-out "$T/owner.key" --report "$T/hard.report.json"
+    json_get "$T/hard.report.json" "['test_accuracy_before_hardening']" >/dev/null || fail "not hardened"
+    expect_exit 0 "$BIN/ds-verify" --model "$T/hard.pt" --keys "$T/owner.key"
+    # The thief's rebalancing finds both layers and undoes the gains (weights x16, input x0.25).
+    echo "{\"attack\": \"finetune\", \"rebalance\": true, \"data\": $DATA, \"epochs\": 1}" >"$T/ft.json"
+    expect_exit 0 "$BIN/ds-attack" --config "$T/ft.json" --model "$T/hard.pt" --out "$T/ft.pt" --report "$T/ft.json.out"
+    $PY - "$T/ft.json.out" <<'PYEOF' || fail "rebalancing did not undo the hardening"
+import json, sys
+layers = json.load(open(sys.argv[1]))["details"]["rebalanced_layers"]
+# net.5: the batch norm making conv2, grown by 1/input_gain = 4; net.9: the marked dense layer.
+assert sorted(layers) == ["net.5", "net.9"], layers
+assert 3.0 < layers["net.5"] < 5.5 and layers["net.9"] < 0.35, layers
+PYEOF
+    # A conv tap made by a batch norm takes no input gain: refused before any training.
+    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-conv2.json" --model "$T/cnn.pt" --out "$T/conv2.key"
+    expect_exit 2 "$BIN/ds-embed-wm" --config "$T/hard.json" --model "$T/cnn.pt" --keys "$T/conv2.key" \
+      --out "$T/x.pt"
+    expect_error_line "set harden.input_gain to 1"
+    expect_no_file "$T/x.pt"
+    ;;
   unsupported_graph)
     prepare "$T/cat.pt" "$U:mlp_cat" 1 28 28 --taps left=left
     echo '{"attack": "permute", "layer": "left"}' >"$T/p.json"
