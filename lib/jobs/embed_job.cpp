@@ -201,6 +201,11 @@ EmbedJobResult run_whitebox_embed(const EmbedJob& job, const Json& json) {
     fail_input(job.config_path, "whitebox.activation_scale 'batch' is for the exported loss "
                                 "(ds-gen-keys --export-loss); ds-embed-wm uses 'initial'");
   }
+  if (config.payload_on != "centres") {
+    fail_input(job.config_path, "whitebox.payload_on '" + config.payload_on +
+                                    "' is for the exported loss (ds-gen-keys --export-loss); "
+                                    "ds-embed-wm uses 'centres'");
+  }
   set_threads(config.threads);
   if (!job.keys_out_path.empty()) require_distinct(job.key_path, job.keys_out_path);
   std::optional<OwnerIdentity> owner = owner_for(job);

@@ -11,7 +11,8 @@ namespace {
 // pull of the carriers' activations (divided by `scale`, or with activation_scale "batch" by
 // the norm of their mean in this batch) to their class centres, separation of
 // each present class's centre from its nearest other, unit norm, and the payload BCE of every
-// carrier present in the batch, with the margin's logit shift.
+// carrier present in the batch, with the margin's logit shift; with payload_on
+// "centres_and_activations" the same BCE on each carrier's mean (scaled) activation in the batch.
 const char* const kLossSource = R"(
 def forward(self, taps: Dict[str, Tensor], labels: Tensor) -> Tensor:
     f = taps[self.layer].flatten(1)
@@ -42,6 +43,16 @@ def forward(self, taps: Dict[str, Tensor], labels: Tensor) -> Tensor:
     bce = torch.relu(z) - z * self.bits + torch.log1p(torch.exp(-torch.abs(z)))
     present = (torch.index_select(counts, 0, self.carriers) > 0).to(z.dtype)
     payload = torch.sum(torch.sum(bce, 1) * present)
+    if self.payload_activations:
+        rows_labels = torch.index_select(labels, 0, rows)
+        for i in range(self.carriers.size(0)):
+            own = torch.nonzero(torch.eq(rows_labels, self.carriers[i])).squeeze(1)
+            if own.size(0) > 0:
+                mean = torch.mean(torch.index_select(fc, 0, own), 0, True)
+                za = torch.mm(mean, self.projection) - self.margin_shift[i:i + 1]
+                bits = self.bits[i:i + 1]
+                payload = payload + torch.sum(
+                    torch.relu(za) - za * bits + torch.log1p(torch.exp(-torch.abs(za))))
     return self.lambda1 * (pull + separation + norm) + self.lambda2 * payload
 )";
 
@@ -78,6 +89,8 @@ torch::jit::Module make_whitebox_loss(const WhiteboxKey& key, const WhiteboxEmbe
   m.register_attribute("scale", c10::FloatType::get(), start.scale);
   m.register_attribute("batch_scale", c10::BoolType::get(), config.activation_scale == "batch");
   m.register_attribute("nonnegative", c10::BoolType::get(), start.clamp);
+  m.register_attribute("payload_activations", c10::BoolType::get(),
+                       config.payload_on == "centres_and_activations");
   m.register_attribute("pull_mean", c10::BoolType::get(), config.pull_reduction == "mean");
   m.register_attribute("pull_all_classes", c10::BoolType::get(), config.pull_classes == "all");
   m.register_attribute("lambda1", c10::FloatType::get(), config.lambda1);

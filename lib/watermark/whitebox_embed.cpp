@@ -39,6 +39,8 @@ WhiteboxEmbedConfig parse_whitebox_embed_config(const Json& json, const std::str
   c.pull_reduction = wb.get_choice("pull_reduction", c.pull_reduction, {"mean", "sum"});
   c.pull_classes = wb.get_choice("pull_classes", c.pull_classes, {"all", "carriers"});
   c.activation_scale = wb.get_choice("activation_scale", c.activation_scale, {"initial", "batch"});
+  c.payload_on =
+      wb.get_choice("payload_on", c.payload_on, {"centres", "centres_and_activations"});
   c.pull_noise = wb.get_number("pull_noise", c.pull_noise);
   if (c.pull_noise < 0) wb.fail("pull_noise", "must be >= 0");
   ConfigObject harden = wb.get_object("harden");
@@ -70,6 +72,7 @@ Json whitebox_embed_config_to_json(const WhiteboxEmbedConfig& c) {
         {"pull_reduction", c.pull_reduction},
         {"pull_classes", c.pull_classes},
         {"activation_scale", c.activation_scale},
+        {"payload_on", c.payload_on},
         {"pull_noise", c.pull_noise},
         {"harden", {{"weight_gain", c.harden.weight_gain}, {"input_gain", c.harden.input_gain}}}}},
       {"max_epochs", c.max_epochs},
