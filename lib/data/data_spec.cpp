@@ -32,6 +32,16 @@ DataSpec parse_data_spec(ConfigObject obj) {
   s.train_fraction = obj.get_fraction("train_fraction", s.train_fraction, false);
   s.test_fraction = obj.get_fraction("test_fraction", s.test_fraction, false);
   s.seed = obj.get_seed("seed", 0);
+  s.stream = obj.get_bool("stream", s.stream);
+  s.loader_threads = obj.get_int("loader_threads", s.loader_threads);
+  if (s.loader_threads < 0 || s.loader_threads > 64) obj.fail("loader_threads", "must be 0..64");
+  s.prefetch_batches = obj.get_int("prefetch_batches", s.prefetch_batches);
+  if (s.prefetch_batches < 1 || s.prefetch_batches > 1024) {
+    obj.fail("prefetch_batches", "must be 1..1024");
+  }
+  if (s.stream && s.format == "tensor") {
+    obj.fail("stream", "cannot be true for format 'tensor' (a torch.save file is read whole)");
+  }
   obj.finish();
   return s;
 }
@@ -46,8 +56,9 @@ Json data_spec_to_json(const DataSpec& s) {
               {"seed", s.seed}};
 }
 
-DataSplits load_data(const DataSpec& spec) {
-  DataSplits out;
+namespace {
+
+void read_splits(const DataSpec& spec, DataSplits& out) {
   if (spec.format == "idx") {
     if (!fs::is_directory(spec.path)) fail_input(spec.path, "not a folder of IDX files");
     auto f = [&](const std::string& stem) {
@@ -55,8 +66,9 @@ DataSplits load_data(const DataSpec& spec) {
     };
     out.files = {f("train-images-idx3-ubyte"), f("train-labels-idx1-ubyte"),
                  f("t10k-images-idx3-ubyte"), f("t10k-labels-idx1-ubyte")};
-    out.train = load_idx(out.files[0], out.files[1]);
-    out.test = load_idx(out.files[2], out.files[3]);
+    auto read = spec.stream ? stream_idx : load_idx;
+    out.train = read(out.files[0], out.files[1], 10);
+    out.test = read(out.files[2], out.files[3], 10);
   } else if (spec.format == "cifar10" || spec.format == "cifar100") {
     if (!fs::is_directory(spec.path)) fail_input(spec.path, "not a folder of CIFAR binary files");
     bool c100 = spec.format == "cifar100";
@@ -70,8 +82,9 @@ DataSplits load_data(const DataSpec& spec) {
       }
     }
     std::string test_file = first_existing(spec.path, {c100 ? "test.bin" : "test_batch.bin"});
-    out.train = load_cifar(train_files, c100);
-    out.test = load_cifar({test_file}, c100);
+    auto read = spec.stream ? stream_cifar : load_cifar;
+    out.train = read(train_files, c100);
+    out.test = read({test_file}, c100);
     out.files = train_files;
     out.files.push_back(test_file);
   } else {
@@ -90,8 +103,21 @@ DataSplits load_data(const DataSpec& spec) {
       std::tie(out.train, out.test) = split(all, spec.holdout_fraction, spec.seed);
     }
   }
+}
+
+}  // namespace
+
+DataSplits load_data(const DataSpec& spec, bool keep_streamed) {
+  DataSplits out;
+  read_splits(spec, out);
   out.train = subset(out.train, spec.train_fraction, spec.seed);
   out.test = subset(out.test, spec.test_fraction, spec.seed + 1);
+  for (Dataset* d : {&out.train, &out.test}) {
+    if (!d->streamed()) continue;
+    d->stream->loader_threads = int(spec.loader_threads);
+    d->stream->prefetch_batches = int(spec.prefetch_batches);
+    if (!keep_streamed) *d = in_memory(*d);
+  }
   Sha256 h;
   for (const auto& f : out.files) h.update(sha256_file(f));
   h.update(data_spec_to_json(spec).dump());

@@ -25,11 +25,19 @@ struct DataSpec {
   double test_fraction = 1.0;
   // Seed for subsets and the holdout split; independent of the training seed.
   uint64_t seed = 0;
+  // Leave the images on disk and read each batch when it is needed (idx and cifar formats),
+  // with `loader_threads` background threads loading up to `prefetch_batches` batches ahead.
+  // ds-train streams; the other tools read the samples they use into memory.
+  bool stream = false;
+  int64_t loader_threads = 2;
+  int64_t prefetch_batches = 4;
 };
 
 DataSpec parse_data_spec(ConfigObject obj);
 Json data_spec_to_json(const DataSpec& spec);
 
-DataSplits load_data(const DataSpec& spec);
+// Streamed splits stay streamed only with `keep_streamed` (the callers that read images
+// through Dataset::images_at); otherwise their samples are read into memory.
+DataSplits load_data(const DataSpec& spec, bool keep_streamed = false);
 
 }  // namespace ds

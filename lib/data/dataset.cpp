@@ -1,4 +1,4 @@
-// Seeded subsets, splits and statistics of in-memory datasets.
+// Seeded subsets, splits and statistics of datasets, in memory or streamed.
 #include "data/dataset.h"
 
 #include <algorithm>
@@ -6,12 +6,33 @@
 #include <random>
 
 #include "core/errors.h"
+#include "data/sample_source.h"
 
 namespace ds {
 
 std::vector<int64_t> Dataset::sample_shape() const {
+  if (streamed()) return stream->sample_shape();
   auto s = images.sizes();
   return std::vector<int64_t>(s.begin() + 1, s.end());
+}
+
+torch::Tensor Dataset::images_at(const torch::Tensor& idx) const {
+  if (streamed()) return stream->load(rows.index_select(0, idx));
+  return images.index_select(0, idx);
+}
+
+torch::Tensor Dataset::images_range(int64_t start, int64_t len) const {
+  if (streamed()) return stream->load(rows.narrow(0, start, len));
+  return images.narrow(0, start, len);
+}
+
+Dataset in_memory(const Dataset& d) {
+  if (!d.streamed()) return d;
+  Dataset out = d;
+  out.images = d.size() > 0 ? d.images_range(0, d.size()) : torch::Tensor();
+  out.stream.reset();
+  out.rows = torch::Tensor();
+  return out;
 }
 
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
@@ -27,7 +48,12 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
 
 Dataset take(const Dataset& d, const torch::Tensor& indices) {
   Dataset out;
-  out.images = d.images.index_select(0, indices);
+  if (d.streamed()) {
+    out.stream = d.stream;
+    out.rows = d.rows.index_select(0, indices);
+  } else {
+    out.images = d.images.index_select(0, indices);
+  }
   out.labels = d.labels.index_select(0, indices);
   out.num_classes = d.num_classes;
   out.source = d.source;
@@ -63,11 +89,11 @@ std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uin
 
 ChannelStats channel_stats(const Dataset& d) {
   // Chunked, with double accumulators: no full-size temporary copy of the images.
-  int64_t channels = d.images.size(1);
+  int64_t channels = d.sample_shape().at(0);
   std::vector<double> sum(size_t(channels), 0.0), sumsq(size_t(channels), 0.0);
   const int64_t chunk = 4096;
   for (int64_t s = 0; s < d.size(); s += chunk) {
-    torch::Tensor x = d.images.narrow(0, s, std::min(chunk, d.size() - s)).to(torch::kFloat64);
+    torch::Tensor x = d.images_range(s, std::min(chunk, d.size() - s)).to(torch::kFloat64);
     torch::Tensor per_channel = x.transpose(0, 1).reshape({channels, -1});
     torch::Tensor s1 = per_channel.sum(1), s2 = per_channel.pow(2).sum(1);
     for (int64_t c = 0; c < channels; ++c) {
@@ -75,7 +101,8 @@ ChannelStats channel_stats(const Dataset& d) {
       sumsq[size_t(c)] += s2[c].item<double>();
     }
   }
-  double n = double(d.images.numel() / std::max<int64_t>(channels, 1));
+  double n = double(d.size());
+  for (size_t i = 1; i < d.sample_shape().size(); ++i) n *= double(d.sample_shape()[i]);
   ChannelStats stats;
   for (int64_t c = 0; c < channels; ++c) {
     double mean = sum[size_t(c)] / n;

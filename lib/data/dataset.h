@@ -1,26 +1,41 @@
-// A dataset in memory (images as float N x C x H x W in [0, 1], int64 labels; the normalisation
-// travels inside the model, not in the data), its train/test splits, and seeded subsets,
-// shuffles and splits that do not touch torch's global generator.
+// A dataset (images as float N x C x H x W in [0, 1], in memory or read on demand from a
+// SampleSource; int64 labels in memory; the normalisation travels inside the model, not in the
+// data), its train/test splits, and seeded subsets, shuffles and splits that do not touch
+// torch's global generator.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "data/sample_source.h"
+
 namespace ds {
 
 struct Dataset {
-  torch::Tensor images;  // float32, N x C x H x W, values in [0, 1]
+  torch::Tensor images;  // float32, N x C x H x W, values in [0, 1]; undefined when streamed
   torch::Tensor labels;  // int64, N
   int64_t num_classes = 0;
   std::string source;  // where it came from, for messages and reports
+  // Streamed: the images stay with `stream`, and `rows` (int64, N) says which of its samples
+  // this dataset holds, so subsets and splits are index lists, not copies.
+  std::shared_ptr<SampleSource> stream;
+  torch::Tensor rows;
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   std::vector<int64_t> sample_shape() const;  // C, H, W
+  bool streamed() const { return stream != nullptr; }
+  // The images of samples `idx` (int64), in or out of memory alike.
+  torch::Tensor images_at(const torch::Tensor& idx) const;
+  torch::Tensor images_range(int64_t start, int64_t len) const;
 };
+
+// `d` with its images in memory (a copy of a streamed dataset's samples; `d` itself otherwise).
+Dataset in_memory(const Dataset& d);
 
 struct DataSplits {
   Dataset train;

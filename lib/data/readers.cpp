@@ -4,12 +4,14 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "core/errors.h"
 #include "core/files.h"
 #include "data/archive_check.h"
+#include "data/record_file_source.h"
 
 namespace ds {
 namespace {
@@ -51,16 +53,16 @@ uint32_t be32(const std::string& s, size_t off) {
          (uint32_t(uint8_t(s[off + 2])) << 8) | uint32_t(uint8_t(s[off + 3]));
 }
 
-struct IdxArray {
+struct IdxHeader {
   std::vector<int64_t> dims;
-  std::string bytes;  // the whole file; payload starts at `offset`
-  size_t offset = 0;
+  size_t offset = 0;  // where the payload starts
 };
 
-IdxArray read_idx(const std::string& path, int expected_dims, const char* what) {
-  IdxArray a;
-  a.bytes = read_maybe_gzip(path);
-  const std::string& b = a.bytes;
+// Checks an IDX header (the file's first bytes, `head`) against the file's size, so a
+// corrupt header is refused before anything is allocated.
+IdxHeader parse_idx_header(const std::string& path, const std::string& b, uint64_t file_size,
+                           int expected_dims, const char* what) {
+  IdxHeader a;
   if (b.size() < 4) fail_input(path, "truncated IDX file (no header)");
   if (b[0] != 0 || b[1] != 0) {
     std::ostringstream ss;
@@ -88,7 +90,7 @@ IdxArray read_idx(const std::string& path, int expected_dims, const char* what) 
     count *= d;
     if (count > kMaxDecodedBytes) fail_input(path, "IDX header declares an absurd size");
   }
-  uint64_t have = b.size() - header;
+  uint64_t have = file_size - header;
   if (have < count) {
     fail_input(path, "truncated: header declares " + std::to_string(count) + " bytes of data, " +
                          std::to_string(have) + " present");
@@ -98,6 +100,21 @@ IdxArray read_idx(const std::string& path, int expected_dims, const char* what) 
                          std::to_string(have) + " present");
   }
   a.offset = header;
+  return a;
+}
+
+struct IdxArray {
+  std::vector<int64_t> dims;
+  std::string bytes;  // the whole file; payload starts at `offset`
+  size_t offset = 0;
+};
+
+IdxArray read_idx(const std::string& path, int expected_dims, const char* what) {
+  IdxArray a;
+  a.bytes = read_maybe_gzip(path);
+  IdxHeader h = parse_idx_header(path, a.bytes, a.bytes.size(), expected_dims, what);
+  a.dims = h.dims;
+  a.offset = h.offset;
   return a;
 }
 
@@ -114,6 +131,14 @@ void check_labels(const std::string& path, const torch::Tensor& labels, int64_t 
   if (lo < 0 || hi >= num_classes) {
     fail_input(path, "label out of range: found " + std::to_string(lo < 0 ? lo : hi) +
                          ", expected 0.." + std::to_string(num_classes - 1));
+  }
+}
+
+void check_cifar_size(const std::string& path, size_t size, size_t record, int64_t classes) {
+  if (size == 0 || size % record != 0) {
+    fail_input(path, "truncated or not a CIFAR-" + std::to_string(classes) +
+                         " binary batch: size " + std::to_string(size) +
+                         " is not a multiple of the record size " + std::to_string(record));
   }
 }
 
@@ -145,11 +170,7 @@ Dataset load_cifar(const std::vector<std::string>& files, bool cifar100) {
   std::vector<torch::Tensor> images, labels;
   for (const auto& path : files) {
     std::string b = read_file(path);
-    if (b.empty() || b.size() % record != 0) {
-      fail_input(path, "truncated or not a CIFAR-" + std::to_string(classes) +
-                           " binary batch: size " + std::to_string(b.size()) +
-                           " is not a multiple of the record size " + std::to_string(record));
-    }
+    check_cifar_size(path, b.size(), record, classes);
     int64_t n = int64_t(b.size() / record);
     auto raw = bytes_to_tensor(b, 0, {n, int64_t(record)});
     auto lab = raw.select(1, int64_t(label_bytes) - 1).to(torch::kInt64);
@@ -165,6 +186,72 @@ Dataset load_cifar(const std::vector<std::string>& files, bool cifar100) {
   d.labels = torch::cat(labels);
   d.num_classes = classes;
   d.source = files.front();
+  return d;
+}
+
+namespace {
+
+// The first `n` bytes of a file (fewer if it is shorter).
+std::string read_head(const std::string& path, size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_input(path, "cannot open");
+  std::string b(n, '\0');
+  in.read(b.data(), std::streamsize(n));
+  b.resize(size_t(in.gcount()));
+  return b;
+}
+
+}  // namespace
+
+Dataset stream_idx(const std::string& images_path, const std::string& labels_path,
+                   int64_t num_classes) {
+  const std::string head = read_head(images_path, 16);
+  if (head.size() >= 2 && uint8_t(head[0]) == 0x1f && uint8_t(head[1]) == 0x8b) {
+    fail_input(images_path, "a gzipped IDX file cannot be read in place: gunzip it, or set "
+                            "data.stream to false");
+  }
+  IdxHeader im = parse_idx_header(images_path, head, std::filesystem::file_size(images_path), 3,
+                                  "images");
+  IdxArray lb = read_idx(labels_path, 1, "labels");
+  if (im.dims[0] != lb.dims[0]) {
+    fail_input(labels_path, "holds " + std::to_string(lb.dims[0]) + " labels but " + images_path +
+                                " holds " + std::to_string(im.dims[0]) + " images");
+  }
+  Dataset d;
+  d.labels = bytes_to_tensor(lb.bytes, lb.offset, {lb.dims[0]}).to(torch::kInt64);
+  check_labels(labels_path, d.labels, num_classes);
+  d.num_classes = num_classes;
+  d.source = images_path;
+  RecordLayout layout{im.offset, uint64_t(im.dims[1] * im.dims[2]), 0, im.dims[0],
+                      {1, im.dims[1], im.dims[2]}};
+  d.stream = open_record_files({images_path}, {layout});
+  d.rows = torch::arange(im.dims[0], torch::kInt64);
+  return d;
+}
+
+Dataset stream_cifar(const std::vector<std::string>& files, bool cifar100) {
+  const size_t label_bytes = cifar100 ? 2 : 1;
+  const size_t record = label_bytes + 3 * 32 * 32;
+  Dataset d;
+  std::vector<torch::Tensor> labels;
+  std::vector<RecordLayout> layouts;
+  d.num_classes = cifar100 ? 100 : 10;
+  for (const auto& path : files) {
+    // The labels are read once here; the pixels stay on disk.
+    std::string b = read_file(path);
+    check_cifar_size(path, b.size(), record, d.num_classes);
+    int64_t n = int64_t(b.size() / record);
+    auto lab = bytes_to_tensor(b, 0, {n, int64_t(record)})
+                   .select(1, int64_t(label_bytes) - 1)
+                   .to(torch::kInt64);
+    check_labels(path, lab, d.num_classes);
+    labels.push_back(lab);
+    layouts.push_back({0, record, label_bytes, n, {3, 32, 32}});
+  }
+  d.labels = torch::cat(labels);
+  d.source = files.front();
+  d.stream = open_record_files(files, layouts);
+  d.rows = torch::arange(d.size(), torch::kInt64);
   return d;
 }
 

@@ -18,6 +18,11 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
                  int64_t num_classes = 10);
 // Reads CIFAR-10 (1 label byte) or CIFAR-100 (coarse, fine label bytes; the fine label is used).
 Dataset load_cifar(const std::vector<std::string>& files, bool cifar100);
+// The same IDX and CIFAR datasets with the pixels left on disk (Dataset::stream), read at their
+// offsets when a batch needs them; the labels are read now. IDX files must not be gzipped.
+Dataset stream_idx(const std::string& images_path, const std::string& labels_path,
+                   int64_t num_classes = 10);
+Dataset stream_cifar(const std::vector<std::string>& files, bool cifar100);
 // A file written by torch.save({'x': images, 'y': labels}, path); optional 'classes': int.
 Dataset load_tensor_file(const std::string& path);
 

@@ -38,7 +38,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
     if (!job.config_path.empty()) report["inputs"]["config"] = file_entry(job.config_path);
 
     Stopwatch load_clock;
-    DataSplits data = load_data(job.config.data);
+    DataSplits data = load_data(job.config.data, true);
     double load_seconds = load_clock.seconds();
     spdlog::info("data: {} train / {} test samples of shape {} from {} ({:.1f} s)",
                  data.train.size(), data.test.size(), Json(data.train.sample_shape()).dump(),

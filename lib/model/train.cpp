@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "core/progress.h"
 #include "core/runtime.h"
+#include "data/batch_stream.h"
 #include "model/distributed.h"
 #include "model/model_io.h"
 
@@ -122,7 +123,7 @@ double evaluate_accuracy(torch::jit::Module& model, const Dataset& data, int64_t
   int64_t correct = 0;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     int64_t len = std::min(batch_size, data.size() - start);
-    auto logits = model.forward({data.images.narrow(0, start, len)}).toTensor();
+    auto logits = model.forward({data.images_range(start, len)}).toTensor();
     correct += logits.argmax(1).eq(data.labels.narrow(0, start, len)).sum().item<int64_t>();
   }
   model.train(was_training);
@@ -140,6 +141,11 @@ Json epoch_stats_to_json(const EpochStats& s) {
   if (s.comm_seconds >= 0) {
     j["communication_seconds"] = s.comm_seconds;
     j["communication_share"] = s.seconds > 0 ? s.comm_seconds / s.seconds : 0.0;
+  }
+  if (s.data_wait_seconds >= 0) {
+    j["data_wait_seconds"] = s.data_wait_seconds;
+    j["data_wait_share"] = s.seconds > 0 ? s.data_wait_seconds / s.seconds : 0.0;
+    j["samples_loaded"] = s.samples_loaded;
   }
   return j;
 }
@@ -167,6 +173,7 @@ EpochStats run_epoch(torch::jit::Module& model,
                      const StepFn& step, const std::string& label) {
   Stopwatch clock;
   const double comm_before = communication_seconds();
+  const int64_t loaded_before = data.streamed() ? data.stream->loaded() : 0;
   model.train(true);
   std::vector<torch::Tensor> params;
   for (auto* o : optimizers) {
@@ -177,6 +184,15 @@ EpochStats run_epoch(torch::jit::Module& model,
   std::vector<int64_t> order = seeded_permutation(data.size(), order_seed);
   torch::Tensor order_t = torch::from_blob(order.data(), {int64_t(order.size())}, torch::kInt64);
   int64_t batches = (data.size() + batch_size - 1) / batch_size;
+  // This process's share of each global batch, loaded ahead when the images are streamed.
+  std::vector<torch::Tensor> mine_idx;
+  for (int64_t b = 0; b < batches; ++b) {
+    int64_t start = b * batch_size, len = std::min(batch_size, data.size() - start);
+    Slice mine = batch_slice(len);
+    if (mine.size > 0) mine_idx.push_back(order_t.narrow(0, start + mine.offset, mine.size));
+  }
+  BatchStream stream(data, mine_idx, data.streamed() ? data.stream->loader_threads : 0,
+                     data.streamed() ? data.stream->prefetch_batches : 1);
   Progress progress(label, batches);
   double loss_sum = 0, correct = 0;
   for (int64_t b = 0; b < batches; ++b) {
@@ -188,7 +204,7 @@ EpochStats run_epoch(torch::jit::Module& model,
     double loss = 0;
     if (mine.size > 0) {
       torch::Tensor idx = global_idx.narrow(0, mine.offset, mine.size);
-      torch::Tensor x = data.images.index_select(0, idx);
+      torch::Tensor x = stream.next();
       torch::Tensor y = data.labels.index_select(0, idx);
       BatchShard shard{len, 1.0 / double(world_size()),
                        distributed() ? data.labels.index_select(0, global_idx) : y};
@@ -219,6 +235,10 @@ EpochStats run_epoch(torch::jit::Module& model,
   s.lr = optimizers.front()->param_groups().front().options().get_lr();
   s.seconds = clock.seconds();
   s.samples_per_second = double(data.size()) / s.seconds;
+  if (data.streamed()) {
+    s.data_wait_seconds = stream.wait_seconds();
+    s.samples_loaded = data.stream->loaded() - loaded_before;
+  }
   if (distributed()) s.comm_seconds = communication_seconds() - comm_before;
   return s;
 }
@@ -260,7 +280,7 @@ StepTimes compare_step_seconds(const StepSetup& a, const StepSetup& b, const Dat
   auto timed_step = [&](const StepSetup& s, int64_t b) {
     torch::Tensor idx = order_t.narrow(0, (b % batches) * batch_size,
                                        std::min(batch_size, data.size()));
-    torch::Tensor x = data.images.index_select(0, idx);
+    torch::Tensor x = data.images_at(idx);
     torch::Tensor y = data.labels.index_select(0, idx);
     BatchShard shard{y.size(0), 1.0, y};
     Stopwatch clock;

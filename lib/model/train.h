@@ -92,6 +92,10 @@ struct EpochStats {
   double seconds = 0;  // training time of the epoch, evaluation excluded
   double samples_per_second = 0;
   double comm_seconds = -1;  // data-parallel runs: time in collectives (-1: one process)
+  // Streamed data: time the loop waited for a batch, and images this process loaded (-1: the
+  // images are in memory).
+  double data_wait_seconds = -1;
+  int64_t samples_loaded = -1;
 };
 Json epoch_stats_to_json(const EpochStats& s);
 
