@@ -12,7 +12,9 @@ namespace {
 // the norm of their mean in this batch) to their class centres, separation of
 // each present class's centre from its nearest other, unit norm, and the payload BCE of every
 // carrier present in the batch, with the margin's logit shift; with payload_on
-// "centres_and_activations" the same BCE on each carrier's mean (scaled) activation in the batch.
+// "centres_and_activations" also a hinge on each carrier's mean (scaled) activation in the batch:
+// each bit's projection on the right side by at least 1 (about one standard deviation of a
+// random unit vector's projection), and no pull beyond, so the task keeps the features.
 const char* const kLossSource = R"(
 def forward(self, taps: Dict[str, Tensor], labels: Tensor) -> Tensor:
     f = taps[self.layer].flatten(1)
@@ -49,10 +51,9 @@ def forward(self, taps: Dict[str, Tensor], labels: Tensor) -> Tensor:
             own = torch.nonzero(torch.eq(rows_labels, self.carriers[i])).squeeze(1)
             if own.size(0) > 0:
                 mean = torch.mean(torch.index_select(fc, 0, own), 0, True)
-                za = torch.mm(mean, self.projection) - self.margin_shift[i:i + 1]
-                bits = self.bits[i:i + 1]
-                payload = payload + torch.sum(
-                    torch.relu(za) - za * bits + torch.log1p(torch.exp(-torch.abs(za))))
+                signs = 2.0 * self.bits[i:i + 1] - 1.0
+                za = torch.mm(mean, self.projection) * signs
+                payload = payload + torch.sum(torch.relu(1.0 - za))
     return self.lambda1 * (pull + separation + norm) + self.lambda2 * payload
 )";
 

@@ -43,11 +43,11 @@ struct WhiteboxEmbedConfig : RunSettings {
   // "batch", the norm of the carriers' mean activation in each batch (training from scratch,
   // where the activations grow tenfold; the exported loss only).
   std::string activation_scale = "initial";
-  // Where the payload BCE reads the bits: "centres" (the paper: the trained centres, which the
-  // pull then draws the activations to) or "centres_and_activations", which also reads them
-  // from each batch's mean carrier activation, binding the activations the verifier reads
-  // directly (training from scratch, where the pull alone leaves a few bits wrong; the
-  // exported loss only).
+  // Where the payload loss reads the bits: "centres" (the paper: the trained centres, which the
+  // pull then draws the activations to) or "centres_and_activations", which also holds each
+  // batch's mean carrier activation on the right side of every bit by a hinge, binding what
+  // the verifier reads directly (training from scratch, where the pull alone leaves a few bits
+  // wrong; the exported loss only).
   std::string payload_on = "centres";
   // After embedding, rescale the marked layer so that a thief's Adam fine-tuning barely moves
   // it (see harden.h); the model's function and the mark's reading do not change.
