@@ -39,8 +39,8 @@ a, b = torch.jit.load(sys.argv[1]), torch.jit.load(sys.argv[2])
 assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 assert a.layer == b.layer == "fc2" and a.centre_lr == b.centre_lr
 PYEOF
-    # payload_on centres_and_activations adds the payload BCE read from each batch's mean
-    # carrier activation, divided by its norm (activation_scale batch).
+    # payload_on centres_and_activations adds a hinge holding each batch's mean carrier
+    # activation, divided by its norm (activation_scale batch), on every bit's side by 1.
     $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c.setdefault('whitebox', {}).update(activation_scale='batch', payload_on='centres_and_activations'); json.dump(c, open(sys.argv[2],'w'))" \
       "$T/embed-wb.json" "$T/pa.json"
     $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c.setdefault('whitebox', {}).update(activation_scale='batch'); json.dump(c, open(sys.argv[2],'w'))" \
@@ -51,15 +51,14 @@ PYEOF
     done
     $PY - "$T/wm-pa.pt" "$T/wm-batch.pt" <<'PYEOF' || fail "activation payload term"
 import sys, torch
-import torch.nn.functional as F
 pa, plain = torch.jit.load(sys.argv[1]), torch.jit.load(sys.argv[2])
 torch.manual_seed(0)
 labels = torch.arange(64) % 10
 taps = {"fc2": torch.rand(64, 512)}
 c = int(pa.carriers[0])
 mean = taps["fc2"][labels == c].mean(0, keepdim=True)
-z = (mean / mean.norm()) @ pa.projection - pa.margin_shift[0:1]
-expected = pa.lambda2 * F.binary_cross_entropy_with_logits(z, pa.bits[0:1], reduction="sum")
+z = (mean / mean.norm()) @ pa.projection * (2 * pa.bits[0:1] - 1)
+expected = pa.lambda2 * torch.relu(1 - z).sum()
 diff = (pa(taps, labels) - plain(taps, labels)).item()
 assert abs(diff - expected.item()) < 1e-4 * max(1.0, abs(expected.item())), (diff, expected.item())
 assert diff > 0
