@@ -35,6 +35,13 @@ Dataset take(const Dataset& d, const torch::Tensor& indices);
 Dataset subset(const Dataset& d, double fraction, uint64_t seed);
 // Splits off a held-out share; returns {rest, holdout}.
 std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uint64_t seed);
+// The positions, ascending, that subset() and split() keep of n samples, so that a loader can
+// choose samples before reading them. split_indices names `source` when the share is too small.
+std::vector<int64_t> subset_indices(int64_t n, double fraction, uint64_t seed);
+std::pair<std::vector<int64_t>, std::vector<int64_t>> split_indices(int64_t n,
+                                                                    double holdout_fraction,
+                                                                    uint64_t seed,
+                                                                    const std::string& source);
 
 struct ChannelStats {
   std::vector<double> mean;
