@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,9 @@ struct DataSplits {
   Dataset test;
   std::string digest;  // SHA-256 over the files read and the subset settings
   std::vector<std::string> files;
+  // Image files left out as unreadable; set only when the spec asked to skip them, so that the
+  // report says how many were dropped.
+  std::optional<int64_t> skipped_files;
 };
 
 // Seeded, reproducible helpers. Independent of torch's global generator.
