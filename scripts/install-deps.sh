@@ -9,6 +9,7 @@ packages=(
   libpng-dev libjpeg62-turbo-dev  # the imagefolder dataset format
   dataset-fashion-mnist python3-torch
   python3-torchvision         # the ResNet-18 user-model tests
+  python3-pil                 # scripts/make-imagefolder.py
   chromium fonts-dejavu-core  # the results page's rendering test
   time                        # peak RSS in scripts/bench.sh
 )
