@@ -25,6 +25,7 @@ struct JpegState {
   std::jmp_buf jump;
   jpeg_progress_mgr progress{};
   char message[JMSG_LENGTH_MAX] = "";
+  bool too_large = false;  // refused by our pixel cap, not corrupt
   RawImage out;
 };
 
@@ -76,8 +77,10 @@ bool read_jpeg(JpegState* s, j_decompress_ptr d, const std::string* bytes) {
   jpeg_mem_src(d, reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size());
   jpeg_read_header(d, TRUE);
   if (uint64_t(d->image_width) * d->image_height > uint64_t(kMaxImagePixels)) {
-    std::snprintf(s->message, sizeof s->message, "%u x %u pixels is over the limit of %lld",
-                  d->image_width, d->image_height, static_cast<long long>(kMaxImagePixels));
+    std::snprintf(s->message, sizeof s->message,
+                  "%u x %u pixels, over the limit of %lld (4096 x 4096)", d->image_width,
+                  d->image_height, static_cast<long long>(kMaxImagePixels));
+    s->too_large = true;
     return false;
   }
   if (!set_output(s, d)) return false;
@@ -119,7 +122,7 @@ RawImage decode_jpeg(const std::string& bytes, const std::string& path) {
   } guard{&d};
   bool ok = read_jpeg(&s, &d, &bytes);
   if (ok && (s.out.channels != 1 && s.out.channels != 3)) ok = false;
-  if (!ok) fail_input(path, std::string("corrupt JPEG: ") + s.message);
+  if (!ok) fail_input(path, (s.too_large ? "JPEG of " : "corrupt JPEG: ") + std::string(s.message));
   return std::move(s.out);
 }
 

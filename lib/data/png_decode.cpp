@@ -17,6 +17,7 @@ struct PngState {
   const std::string* bytes = nullptr;
   size_t pos = 0;
   char message[256] = "";
+  bool too_large = false;  // refused by our pixel cap, not corrupt
   RawImage out;
   std::vector<png_bytep> rows;
 };
@@ -57,8 +58,10 @@ bool read_png(PngState* s, png_structp png, png_infop info) {
   png_read_info(png, info);
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   if (uint64_t(w) * h > uint64_t(kMaxImagePixels)) {
-    std::snprintf(s->message, sizeof s->message, "%u x %u pixels is over the limit of %lld", w, h,
+    std::snprintf(s->message, sizeof s->message,
+                  "%u x %u pixels, over the limit of %lld (4096 x 4096)", w, h,
                   static_cast<long long>(kMaxImagePixels));
+    s->too_large = true;
     return false;
   }
   int channels = set_transforms(png, info);
@@ -94,7 +97,9 @@ RawImage decode_png(const std::string& bytes, const std::string& path) {
     ~Guard() { png_destroy_read_struct(png, info, nullptr); }
   } guard{&png, &info};
   if (!png || !info) fail_input(path, "cannot initialise the PNG decoder");
-  if (!read_png(&s, png, info)) fail_input(path, std::string("corrupt PNG: ") + s.message);
+  if (!read_png(&s, png, info)) {
+    fail_input(path, (s.too_large ? "PNG of " : "corrupt PNG: ") + std::string(s.message));
+  }
   return std::move(s.out);
 }
 
