@@ -15,7 +15,7 @@ if [ "${1:-}" = "--ci" ]; then
   LIMIT=(-seed=1 -runs=0)
 fi
 shift || true
-TARGETS=${*:-"idx cifar tensor_file config key predictions"}
+TARGETS=${*:-"idx cifar tensor_file config key predictions png jpeg imagefolder"}
 JOBS=${JOBS:-$(nproc)}
 scripts/install-deps.sh
 command -v clang++ >/dev/null || { apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev >&2; }

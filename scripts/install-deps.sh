@@ -6,8 +6,10 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread libgloo-dev libsodium-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev zlib1g-dev
+  libpng-dev libjpeg62-turbo-dev  # the imagefolder dataset format
   dataset-fashion-mnist python3-torch
   python3-torchvision         # the ResNet-18 user-model tests
+  python3-pil                 # scripts/make-imagefolder.py
   chromium fonts-dejavu-core  # the results page's rendering test
   time                        # peak RSS in scripts/bench.sh
 )

@@ -189,7 +189,7 @@ TEST(Attacks, OverwriteEmbedsTheAttackersOwnMarksWithFreshSeeds) {
   Described d = described_mlp();
   ds::LoadedModel model{d.model, d.info, "m.pt", "0"};
   ds::DataSplits data{ds::testing::quadrant_dataset(512, 4, 1, 12),
-                      ds::testing::quadrant_dataset(128, 5, 1, 12), "", {}};
+                      ds::testing::quadrant_dataset(128, 5, 1, 12), "", {}, {}};
   ds::Json config = ds::Json::parse(R"({
     "attack": "overwrite", "marks": "both", "epochs": 2, "attacker_fraction": 0.5,
     "data": {"format": "idx", "path": "/unused"},
@@ -225,7 +225,7 @@ TEST(Attacks, WeightShiftMovesTheFeatureLayersThenTunesOnSoftLabels) {
 
   ds::LoadedModel model{d.model, d.info, "m.pt", "0"};
   ds::DataSplits data{ds::testing::quadrant_dataset(256, 6, 1, 12),
-                      ds::testing::quadrant_dataset(64, 7, 1, 12), "", {}};
+                      ds::testing::quadrant_dataset(64, 7, 1, 12), "", {}, {}};
   ds::AttackSpec spec = ds::parse_attack_spec(
       ds::Json::parse(R"({"attack": "weight_shift", "epochs": 3, "attacker_fraction": 1.0,
                           "data": {"format": "idx", "path": "/unused"}})"),

@@ -20,7 +20,7 @@ using ds::testing::quadrant_dataset;
 
 // A small key made from the toy data: 4 classes, 6 regions.
 ds::RegionKey toy_key(uint64_t seed) {
-  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}};
+  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}, {}};
   ds::RegionKeySpec spec;
   spec.regions = 6;
   spec.fraction = 0.05;
@@ -29,7 +29,7 @@ ds::RegionKey toy_key(uint64_t seed) {
 }
 
 TEST(RegionKey, RegionsHoldTheRequestedShareAndTargetsAvoidTheCommonClass) {
-  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}};
+  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}, {}};
   ds::RegionKeySpec spec;
   spec.regions = 6;
   spec.fraction = 0.05;
@@ -147,7 +147,7 @@ TEST(RegionTrain, RelabelsTheRegionsAndAddsTheirNearMissesWithTheirOwnLabels) {
 
 TEST(RegionTrain, TeachesTheRegionsToTheWeightsAndKeepsTheTask) {
   ds::RegionKey key = toy_key(5);
-  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}};
+  ds::DataSplits data{quadrant_dataset(4000, 3), quadrant_dataset(2000, 4), "", {}, {}};
   ds::ArchSpec arch;
   arch.arch = "mlp";
   arch.hidden = {64};

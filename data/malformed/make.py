@@ -15,6 +15,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import zlib
 
 import torch
 
@@ -39,6 +40,25 @@ def idx_folder(name, n_train=12, n_test=4, mutate=None):
         with open(os.path.join(path, f), "wb") as out:
             out.write(b)
     return path
+
+
+def png_bytes(w, h, channels, rows=None):
+    """An 8-bit gray or RGB PNG of a gradient; `rows` writes only that many (a lying header)."""
+    raw = b"".join(b"\0" + bytes((x + y) * 9 % 256 for x in range(w) for _ in range(channels))
+                   for y in range(h if rows is None else rows))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0 if channels == 1 else 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9))
+            + chunk(b"IEND", b""))
+
+
+def jpeg_bytes(w, h):
+    import io
+    from PIL import Image
+    out = io.BytesIO()
+    Image.frombytes("L", (w, h), bytes((x * 16 + y) % 256 for y in range(h) for x in range(w))).save(
+        out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def write(name, data):
@@ -128,6 +148,23 @@ def main(bin_dir):
     torch.save({"x": torch.zeros(3, 4, 4, dtype=torch.uint8), "y": torch.tensor([0, 1])},
                os.path.join(D, "tensor-count.pt"))
 
+    # Broken image folders: classes a and b of tiny PNGs, one thing broken in each. Git keeps no
+    # empty folder, so the class without images holds a text file.
+    def image_folder(name, files):
+        for rel, data in files.items():
+            os.makedirs(os.path.dirname(os.path.join(D, name, rel)), exist_ok=True)
+            write(os.path.join(name, rel), data)
+    gray, jpeg = png_bytes(4, 4, 1), jpeg_bytes(8, 8)
+    image_folder("imagefolder-ok", {"a/0.png": gray, "b/0.png": gray})
+    image_folder("imagefolder-truncated-png", {"a/0.png": gray, "b/0.png": gray[:-20]})
+    image_folder("imagefolder-truncated-jpeg", {"a/0.png": gray, "b/0.jpg": jpeg[: len(jpeg) // 2]})
+    image_folder("imagefolder-not-an-image", {"a/0.png": gray, "b/0.png": "GIF89a, or any other text\n"})
+    image_folder("imagefolder-empty-class", {"a/0.png": gray, "b/notes.txt": "no images here\n"})
+    image_folder("imagefolder-no-classes", {"README.txt": "images belong in ROOT/CLASS/\n"})
+    image_folder("imagefolder-mixed-channels", {"a/0.png": gray, "b/0.png": png_bytes(4, 4, 3)})
+    image_folder("imagefolder-other-classes", {"a/0.png": gray, "c/0.png": gray})
+    image_folder("imagefolder-huge-header", {"a/0.png": gray, "b/0.png": png_bytes(100000, 100000, 1, rows=1)})
+
     # Broken configs.
     train = {"model": {"arch": "mlp", "hidden": [8]}, "data": data_ok, "epochs": 1, "batch_size": 8}
     def cfg(name, obj):
@@ -146,6 +183,12 @@ def main(bin_dir):
         cfg(f"train-{n}.json", dict(train, data={"format": fmt, "path": n}))
     for n in ("tensor-no-y", "tensor-single-entry", "tensor-x-2d", "tensor-x-range", "tensor-count"):
         cfg(f"train-{n}.json", dict(train, data={"format": "tensor", "path": n + ".pt"}))
+    for n in ("truncated-png", "truncated-jpeg", "not-an-image", "empty-class", "no-classes", "mixed-channels",
+              "huge-header"):
+        cfg(f"train-imagefolder-{n}.json", dict(train, data={"format": "imagefolder", "path": f"imagefolder-{n}",
+                                                             "test_path": f"imagefolder-{n}"}))
+    cfg("train-imagefolder-other-classes.json", dict(train, data={
+        "format": "imagefolder", "path": "imagefolder-ok", "test_path": "imagefolder-other-classes"}))
     cfg("attack-unknown-kind.json", {"attack": "melt"})
     cfg("attack-prune-rate.json", {"attack": "prune", "rate": 1.5})
     cfg("attack-prune-ok.json", {"attack": "prune", "rate": 0.5})
@@ -196,6 +239,14 @@ CASES = [
     ("tensor file 2-D images", ["ds-train", "--config", "train-tensor-x-2d.json", "--out", "{T}/m.pt"], 2),
     ("tensor file pixels out of range", ["ds-train", "--config", "train-tensor-x-range.json", "--out", "{T}/m.pt"], 2),
     ("tensor file count mismatch", ["ds-train", "--config", "train-tensor-count.json", "--out", "{T}/m.pt"], 2),
+    ("image folder truncated PNG", ["ds-train", "--config", "train-imagefolder-truncated-png.json", "--out", "{T}/m.pt"], 2),
+    ("image folder truncated JPEG", ["ds-train", "--config", "train-imagefolder-truncated-jpeg.json", "--out", "{T}/m.pt"], 2),
+    ("image folder text as PNG", ["ds-train", "--config", "train-imagefolder-not-an-image.json", "--out", "{T}/m.pt"], 2),
+    ("image folder empty class", ["ds-train", "--config", "train-imagefolder-empty-class.json", "--out", "{T}/m.pt"], 2),
+    ("image folder without classes", ["ds-train", "--config", "train-imagefolder-no-classes.json", "--out", "{T}/m.pt"], 2),
+    ("image folder mixed channels", ["ds-train", "--config", "train-imagefolder-mixed-channels.json", "--out", "{T}/m.pt"], 2),
+    ("image folder huge header", ["ds-train", "--config", "train-imagefolder-huge-header.json", "--out", "{T}/m.pt"], 2),
+    ("image folders with other classes", ["ds-train", "--config", "train-imagefolder-other-classes.json", "--out", "{T}/m.pt"], 2),
     ("attack unknown kind", ["ds-attack", "--config", "attack-unknown-kind.json", "--model", "model-4x4-fc1w8.pt", "--out", "{T}/a.pt"], 2),
     ("attack prune rate", ["ds-attack", "--config", "attack-prune-rate.json", "--model", "model-4x4-fc1w8.pt", "--out", "{T}/a.pt"], 2),
     ("sweep empty grid", ["ds-attack", "--config", "sweep-empty-grid.json", "--model", "model-4x4-fc1w8.pt", "--out-dir", "{T}/sweep"], 2),

@@ -21,7 +21,7 @@ struct OverwriteAttack : Attack {
     const Dataset& attacker = *in.attacker;
     const uint64_t seed = in.spec.seed;
     AttackResult r{clone_model(in.model.module), in.model.info, Json::object()};
-    DataSplits pool{attacker, in.data->test, "", {}};
+    DataSplits pool{attacker, in.data->test, "", {}, {}};
     std::vector<int64_t> shape = attacker.sample_shape();
     if (marks != "blackbox") {
       Json meta;

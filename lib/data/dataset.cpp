@@ -61,30 +61,47 @@ Dataset take(const Dataset& d, const torch::Tensor& indices) {
 }
 
 namespace {
-torch::Tensor first_k_sorted(const std::vector<int64_t>& perm, int64_t k) {
+std::vector<int64_t> first_k_sorted(const std::vector<int64_t>& perm, int64_t k) {
   std::vector<int64_t> idx(perm.begin(), perm.begin() + k);
   std::sort(idx.begin(), idx.end());
-  return torch::tensor(idx, torch::kInt64);
+  return idx;
 }
+torch::Tensor as_tensor(const std::vector<int64_t>& idx) { return torch::tensor(idx, torch::kInt64); }
 }  // namespace
+
+std::vector<int64_t> subset_indices(int64_t n, double fraction, uint64_t seed) {
+  if (fraction >= 1.0) {
+    std::vector<int64_t> all(size_t(std::max<int64_t>(n, 0)));
+    for (int64_t i = 0; i < n; ++i) all[size_t(i)] = i;
+    return all;
+  }
+  int64_t k = std::max<int64_t>(1, int64_t(std::llround(fraction * double(n))));
+  return first_k_sorted(seeded_permutation(n, seed), k);
+}
 
 Dataset subset(const Dataset& d, double fraction, uint64_t seed) {
   if (fraction >= 1.0) return d;
-  int64_t k = std::max<int64_t>(1, int64_t(std::llround(fraction * double(d.size()))));
-  return take(d, first_k_sorted(seeded_permutation(d.size(), seed), k));
+  return take(d, as_tensor(subset_indices(d.size(), fraction, seed)));
 }
 
-std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uint64_t seed) {
-  int64_t n = d.size();
+std::pair<std::vector<int64_t>, std::vector<int64_t>> split_indices(int64_t n,
+                                                                    double holdout_fraction,
+                                                                    uint64_t seed,
+                                                                    const std::string& source) {
   int64_t k = int64_t(std::llround(holdout_fraction * double(n)));
   if (k < 1 || k >= n) {
-    fail_input(d.source, "cannot hold out " + std::to_string(holdout_fraction) + " of " +
-                             std::to_string(n) + " samples as a test set");
+    fail_input(source, "cannot hold out " + std::to_string(holdout_fraction) + " of " +
+                           std::to_string(n) + " samples as a test set");
   }
   auto perm = seeded_permutation(n, seed);
   std::vector<int64_t> rest(perm.begin() + k, perm.end());
   std::sort(rest.begin(), rest.end());
-  return {take(d, torch::tensor(rest, torch::kInt64)), take(d, first_k_sorted(perm, k))};
+  return {rest, first_k_sorted(perm, k)};
+}
+
+std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uint64_t seed) {
+  auto [rest, held] = split_indices(d.size(), holdout_fraction, seed, d.source);
+  return {take(d, as_tensor(rest)), take(d, as_tensor(held))};
 }
 
 ChannelStats channel_stats(const Dataset& d) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,9 @@ struct DataSplits {
   Dataset test;
   std::string digest;  // SHA-256 over the files read and the subset settings
   std::vector<std::string> files;
+  // Image files left out as unreadable; set only when the spec asked to skip them, so that the
+  // report says how many were dropped.
+  std::optional<int64_t> skipped_files;
 };
 
 // Seeded, reproducible helpers. Independent of torch's global generator.
@@ -50,6 +54,13 @@ Dataset take(const Dataset& d, const torch::Tensor& indices);
 Dataset subset(const Dataset& d, double fraction, uint64_t seed);
 // Splits off a held-out share; returns {rest, holdout}.
 std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uint64_t seed);
+// The positions, ascending, that subset() and split() keep of n samples, so that a loader can
+// choose samples before reading them. split_indices names `source` when the share is too small.
+std::vector<int64_t> subset_indices(int64_t n, double fraction, uint64_t seed);
+std::pair<std::vector<int64_t>, std::vector<int64_t>> split_indices(int64_t n,
+                                                                    double holdout_fraction,
+                                                                    uint64_t seed,
+                                                                    const std::string& source);
 
 struct ChannelStats {
   std::vector<double> mean;

@@ -217,7 +217,7 @@ KeygenJobResult run_keygen_job(const KeygenJob& job) {
       data = load_data(s.data);
       shape = data.train.sample_shape();
       classes = data.train.num_classes;
-      report["inputs"]["data"] = Json{{"digest", data.digest}, {"files", data.files}};
+      report["inputs"]["data"] = data_inputs_to_json(data);
     }
     if (!model.info.empty() && model.input_shape() != shape) {
       fail_input(job.model_path, "model input shape " + Json(model.input_shape()).dump() +

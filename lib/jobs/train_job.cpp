@@ -43,7 +43,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
     spdlog::info("data: {} train / {} test samples of shape {} from {} ({:.1f} s)",
                  data.train.size(), data.test.size(), Json(data.train.sample_shape()).dump(),
                  job.config.data.path, load_seconds);
-    report["inputs"]["data"] = Json{{"digest", data.digest}, {"files", data.files}};
+    report["inputs"]["data"] = data_inputs_to_json(data);
 
     TrainResult r = train_model(job.config, data);
     agree_ok();  // every rank finished: only now does the writer save
