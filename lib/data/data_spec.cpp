@@ -47,6 +47,10 @@ void parse_stream_fields(ConfigObject& obj, DataSpec& s) {
   if (s.prefetch_batches < 1 || s.prefetch_batches > 1024) {
     obj.fail("prefetch_batches", "must be 1..1024");
   }
+  if (s.stream && s.skip_bad) {
+    obj.fail("stream", "cannot be combined with skip_bad (a file found bad mid-epoch cannot be "
+                       "left out without changing the batches)");
+  }
   if (s.stream && s.format == "tensor") {
     obj.fail("stream", "cannot be true for format 'tensor' (a torch.save file is read whole)");
   }
@@ -122,7 +126,8 @@ DataSplits read_imagefolder_spec(const DataSpec& spec) {
   int64_t n_train = int64_t(train.entries.size()), n_test = int64_t(test.entries.size());
   train = select(train, subset_indices(n_train, spec.train_fraction, spec.seed));
   test = select(test, subset_indices(n_test, spec.test_fraction, spec.seed + 1));
-  DataSplits out = decode_image_splits(train, test, target, spec.skip_bad);
+  DataSplits out = spec.stream ? stream_image_splits(train, test, target)
+                               : decode_image_splits(train, test, target, spec.skip_bad);
   out.files = files;
   return out;
 }

@@ -104,30 +104,39 @@ std::pair<Dataset, Dataset> split(const Dataset& d, double holdout_fraction, uin
   return {take(d, as_tensor(rest)), take(d, as_tensor(held))};
 }
 
-ChannelStats channel_stats(const Dataset& d) {
+ChannelSums channel_sums(const Dataset& d, int64_t part, int64_t parts) {
   // Chunked, with double accumulators: no full-size temporary copy of the images.
   int64_t channels = d.sample_shape().at(0);
-  std::vector<double> sum(size_t(channels), 0.0), sumsq(size_t(channels), 0.0);
+  ChannelSums out;
+  out.sum.assign(size_t(channels), 0.0);
+  out.sumsq.assign(size_t(channels), 0.0);
   const int64_t chunk = 4096;
-  for (int64_t s = 0; s < d.size(); s += chunk) {
+  for (int64_t s = 0, k = 0; s < d.size(); s += chunk, ++k) {
+    if (k % parts != part) continue;
     torch::Tensor x = d.images_range(s, std::min(chunk, d.size() - s)).to(torch::kFloat64);
     torch::Tensor per_channel = x.transpose(0, 1).reshape({channels, -1});
     torch::Tensor s1 = per_channel.sum(1), s2 = per_channel.pow(2).sum(1);
     for (int64_t c = 0; c < channels; ++c) {
-      sum[size_t(c)] += s1[c].item<double>();
-      sumsq[size_t(c)] += s2[c].item<double>();
+      out.sum[size_t(c)] += s1[c].item<double>();
+      out.sumsq[size_t(c)] += s2[c].item<double>();
     }
   }
+  return out;
+}
+
+ChannelStats channel_stats(const Dataset& d, const ChannelSums& sums) {
   double n = double(d.size());
   for (size_t i = 1; i < d.sample_shape().size(); ++i) n *= double(d.sample_shape()[i]);
   ChannelStats stats;
-  for (int64_t c = 0; c < channels; ++c) {
-    double mean = sum[size_t(c)] / n;
-    double var = std::max(0.0, (sumsq[size_t(c)] - n * mean * mean) / std::max(1.0, n - 1));
+  for (size_t c = 0; c < sums.sum.size(); ++c) {
+    double mean = sums.sum[c] / n;
+    double var = std::max(0.0, (sums.sumsq[c] - n * mean * mean) / std::max(1.0, n - 1));
     stats.mean.push_back(mean);
     stats.std.push_back(std::max(std::sqrt(var), 1e-6));
   }
   return stats;
 }
+
+ChannelStats channel_stats(const Dataset& d) { return channel_stats(d, channel_sums(d, 0, 1)); }
 
 }  // namespace ds

@@ -67,5 +67,13 @@ struct ChannelStats {
   std::vector<double> std;
 };
 ChannelStats channel_stats(const Dataset& d);
+// The same in parts: the per-channel sums of every `parts`-th chunk of 4096 samples starting at
+// `part` (so data-parallel ranks each read a share and add the sums up), and the statistics
+// from the sums over all parts.
+struct ChannelSums {
+  std::vector<double> sum, sumsq;
+};
+ChannelSums channel_sums(const Dataset& d, int64_t part, int64_t parts);
+ChannelStats channel_stats(const Dataset& d, const ChannelSums& sums);
 
 }  // namespace ds

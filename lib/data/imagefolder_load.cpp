@@ -72,7 +72,58 @@ Dataset decode_all(const ImageIndex& index, const ImageTarget& t, bool skip_bad,
   return d;
 }
 
+// An image folder's chosen files decoded on demand; a bad file fails the load naming it.
+class ImageFolderSource : public SampleSource {
+ public:
+  ImageFolderSource(ImageIndex index, ImageTarget target)
+      : index_(std::move(index)), target_(std::move(target)) {}
+  int64_t size() const override { return int64_t(index_.entries.size()); }
+  std::vector<int64_t> sample_shape() const override {
+    return {target_.channels, target_.height, target_.width};
+  }
+  std::string describe() const override { return index_.root; }
+  torch::Tensor load(const torch::Tensor& indices) const override {
+    torch::Tensor idx = indices.contiguous();
+    const int64_t n = idx.numel();
+    torch::Tensor out = torch::empty({n, target_.channels, target_.height, target_.width});
+    const int64_t* p = idx.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i) out[i].copy_(decode_image(index_.entries[size_t(p[i])].path, target_));
+    count_loaded(n);
+    return out;
+  }
+
+ private:
+  ImageIndex index_;
+  ImageTarget target_;
+};
+
+Dataset streamed(const ImageIndex& index, const ImageTarget& t, Sha256& digest) {
+  Dataset d;
+  std::vector<int64_t> labels;
+  for (const auto& e : index.entries) {
+    labels.push_back(e.label);
+    digest.update(relative_name(index, e) + "\t" + std::to_string(e.label) + "\t" +
+                  std::to_string(std::filesystem::file_size(e.path)) + "\n");
+  }
+  d.labels = torch::tensor(labels, torch::kInt64);
+  d.num_classes = int64_t(index.classes.size());
+  d.source = index.root;
+  d.stream = std::make_shared<ImageFolderSource>(index, t);
+  d.rows = torch::arange(d.size(), torch::kInt64);
+  return d;
+}
+
 }  // namespace
+
+DataSplits stream_image_splits(const ImageIndex& train, const ImageIndex& test,
+                               const ImageTarget& target) {
+  DataSplits out;
+  Sha256 h;
+  out.train = streamed(train, target, h);
+  out.test = streamed(test, target, h);
+  out.digest = h.hex_digest();
+  return out;
+}
 
 ImageTarget choose_target(const std::vector<int64_t>& shape, const ImageIndex& train,
                           bool skip_bad) {

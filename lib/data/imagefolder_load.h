@@ -1,6 +1,5 @@
-// Decoding the chosen files of an image folder's index into memory (what load_data does today;
-// a streaming loader would call decode_image per sample instead), in parallel over LibTorch's
-// threads.
+// Decoding the chosen files of an image folder's index into memory, in parallel over LibTorch's
+// threads, or leaving them to a streamed source that decodes each batch's files when asked.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +21,11 @@ ImageTarget choose_target(const std::vector<int64_t>& shape, const ImageIndex& t
 // count, unless skip_bad, which leaves bad files out and sets skipped_files.
 DataSplits decode_image_splits(const ImageIndex& train, const ImageIndex& test,
                                const ImageTarget& target, bool skip_bad);
+
+// Both splits streamed: every load decodes the files it is asked for (data.stream), so memory
+// holds the index and the batches in flight, not the pixels. `digest` covers each file's name
+// relative to its root, label and size (the contents are read only when a batch needs them).
+DataSplits stream_image_splits(const ImageIndex& train, const ImageIndex& test,
+                               const ImageTarget& target);
 
 }  // namespace ds

@@ -309,9 +309,26 @@ StepTimes compare_step_seconds(const StepSetup& a, const StepSetup& b, const Dat
   return StepTimes{median(ta), median(tb), steps_each};
 }
 
+namespace {
+
+// The input statistics of the training set. Streamed across ranks, each reads a share of the
+// samples and the sums are added up, so no rank reads the whole set.
+ChannelStats training_stats(const Dataset& train) {
+  if (!train.streamed() || !distributed()) return channel_stats(train);
+  ChannelSums mine = channel_sums(train, rank(), world_size());
+  std::vector<double> both = mine.sum;
+  both.insert(both.end(), mine.sumsq.begin(), mine.sumsq.end());
+  both = allreduce_sum(both);
+  const size_t c = mine.sum.size();
+  ChannelSums all{{both.begin(), both.begin() + long(c)}, {both.begin() + long(c), both.end()}};
+  return channel_stats(train, all);
+}
+
+}  // namespace
+
 TrainResult train_model(const TrainConfig& config, const DataSplits& data) {
   TrainResult r;
-  ChannelStats stats = channel_stats(data.train);
+  ChannelStats stats = training_stats(data.train);
   r.input.shape = data.train.sample_shape();
   r.input.num_classes = data.train.num_classes;
   r.input.mean = stats.mean;

@@ -53,6 +53,22 @@ case "$CASE" in
     [ "$(json_get "$T/one.json" "['test_accuracy']")" = "$(json_get "$T/two.json" "['test_accuracy']")" ] \
       || fail "test accuracy differs"
     ;;
+  train_two_ranks_stream_half)
+    # Streamed, each rank reads only its half of every global batch (and half the statistics
+    # pass), and the model still matches one process reading the data into memory.
+    mkdir -p "$T/fm"
+    for f in "$FMNIST"/*.gz; do gunzip -c "$f" >"$T/fm/$(basename "${f%.gz}")"; done
+    sed "s|\"path\": \"$FMNIST\"|\"path\": \"$T/fm\", \"stream\": true|" "$T/train.json" >"$T/stream.json"
+    grep -q '"stream": true' "$T/stream.json" || fail "stream config not written"
+    expect_exit 0 "$BIN/ds-train" --config "$T/train.json" --out "$T/one.pt" --report "$T/one.json"
+    two_ranks ds-train --config "$T/stream.json" --out "$T/two.pt" --report "$T/two.json"
+    d=$(max_diff "$T/one.pt" "$T/two.pt")
+    echo "max abs parameter difference, 1 in memory vs 2 streamed ranks: $d" >&2
+    $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) < 1e-5 else 1)" "$d" || fail "differ by $d"
+    n=$(json_get "$T/two.json" "['train_samples']")
+    [ "$(json_get "$T/two.json" "['epochs'][0]['samples_loaded']")" = "$((n / 2))" ] \
+      || fail "rank 0 loaded $(json_get "$T/two.json" "['epochs'][0]['samples_loaded']") of $n samples"
+    ;;
   embed_two_ranks_verify)
     write_small_watermark_configs
     write_train_config  # without dropout, unlike the shared small configs

@@ -37,6 +37,38 @@ assert ra["train_samples"] == rb["train_samples"] == 400, (ra["train_samples"], 
 print(f"{len(a)} archive entries equal; test accuracy {ra['test_accuracy']}", file=sys.stderr)
 PYEOF
     ;;
+  streamed_same_model)
+    # Streamed (data.stream: each batch read when needed, on loader threads) gives the weights
+    # of the in-memory path, for IDX records and for decoded PNG files alike.
+    expect_exit 0 "${MAKE[@]}" "$FMNIST" "$T/img" --limit 400 --sorted-idx "$T/idx"
+    idx="\"format\": \"idx\", \"path\": \"$T/idx\""
+    img="\"format\": \"imagefolder\", \"path\": \"$T/img/train\", \"test_path\": \"$T/img/test\""
+    train_on "{$idx}" "$T/a"
+    train_on "{$idx, \"stream\": true}" "$T/b"
+    train_on "{$img, \"stream\": true, \"loader_threads\": 3, \"prefetch_batches\": 2}" "$T/c"
+    $PY - "$T/a" "$T/b" "$T/c" <<'PYEOF' || fail "streamed runs trained different models"
+import hashlib, json, sys, zipfile
+def entries(d):
+    z = zipfile.ZipFile(f"{d}/model.pt")
+    return {n: hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist() if not n.endswith("deepsigns.json")}
+a = entries(sys.argv[1])
+for d in sys.argv[2:]:
+    assert entries(d) == a, d
+    epoch = json.load(open(f"{d}/report.json"))["epochs"][0]
+    assert epoch["samples_loaded"] == 400 and epoch["data_wait_seconds"] >= 0, epoch
+PYEOF
+    ;;
+  streamed_bad_file_fails)
+    # A file that turns out bad when its batch is read ends the run: one line naming it, exit 2,
+    # no model.
+    expect_exit 0 "${MAKE[@]}" "$FMNIST" "$T/img" --limit 200
+    bad=$(ls "$T/img/train/"*/* | sort | tail -1)
+    head -c 40 "$bad" >"$T/cut" && mv "$T/cut" "$bad"
+    echo "{\"model\": {\"arch\": \"mlp\", \"hidden\": [16]}, \"epochs\": 1, \"seed\": 1, \"data\": {\"format\": \"imagefolder\", \"path\": \"$T/img/train\", \"test_path\": \"$T/img/test\", \"stream\": true}}" >"$T/c.json"
+    expect_exit 2 "$BIN/ds-train" --config "$T/c.json" --out "$T/m.pt"
+    expect_error_line "$bad"
+    expect_no_file "$T/m.pt"
+    ;;
   jpeg_colour_with_holdout)
     expect_exit 0 "${MAKE[@]}" "$FMNIST" "$T/jpg" --limit 120 --format jpg --size 20 20 --channels 3
     train_on "{\"format\": \"imagefolder\", \"path\": \"$T/jpg/train\", \"holdout_fraction\": 0.25, \"seed\": 4}" "$T/a"
