@@ -33,17 +33,25 @@ void BatchStream::work() {
     }
     torch::Tensor x;
     std::exception_ptr error;
+    auto start = std::chrono::steady_clock::now();
     try {
       x = data_.images_at(batches_[b]);
     } catch (...) {
       error = std::current_exception();
     }
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      load_seconds_ += took;
       if (error) failed_[b] = error; else ready_[b] = x;
     }
     changed_.notify_all();
   }
+}
+
+double BatchStream::load_seconds() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return load_seconds_;
 }
 
 torch::Tensor BatchStream::next() {

@@ -29,6 +29,8 @@ class BatchStream {
   torch::Tensor next();
   // Seconds next() spent waiting for a batch not loaded yet.
   double wait_seconds() const { return wait_seconds_; }
+  // Seconds spent loading, summed over the loader threads (their throughput: samples / this).
+  double load_seconds();
 
  private:
   void work();
@@ -44,6 +46,7 @@ class BatchStream {
   std::map<size_t, std::exception_ptr> failed_;
   std::vector<std::thread> threads_;
   double wait_seconds_ = 0.0;
+  double load_seconds_ = 0.0;
 };
 
 }  // namespace ds

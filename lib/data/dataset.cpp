@@ -110,7 +110,11 @@ ChannelSums channel_sums(const Dataset& d, int64_t part, int64_t parts) {
   ChannelSums out;
   out.sum.assign(size_t(channels), 0.0);
   out.sumsq.assign(size_t(channels), 0.0);
-  const int64_t chunk = 4096;
+  // 4096 Fashion-MNIST-sized samples (25 MB as doubles) per chunk; fewer of larger ones, so a
+  // streamed set of big images never holds much more than that.
+  int64_t numel = 1;
+  for (int64_t v : d.sample_shape()) numel *= v;
+  const int64_t chunk = std::max<int64_t>(1, 4096 * 784 / std::max<int64_t>(numel, 784));
   for (int64_t s = 0, k = 0; s < d.size(); s += chunk, ++k) {
     if (k % parts != part) continue;
     torch::Tensor x = d.images_range(s, std::min(chunk, d.size() - s)).to(torch::kFloat64);

@@ -67,9 +67,9 @@ struct ChannelStats {
   std::vector<double> std;
 };
 ChannelStats channel_stats(const Dataset& d);
-// The same in parts: the per-channel sums of every `parts`-th chunk of 4096 samples starting at
-// `part` (so data-parallel ranks each read a share and add the sums up), and the statistics
-// from the sums over all parts.
+// The same in parts: the per-channel sums of every `parts`-th chunk (4096 samples of 28 x 28,
+// fewer of larger ones) starting at `part`, so that data-parallel ranks each read a share and
+// add the sums up; and the statistics from the sums over all parts.
 struct ChannelSums {
   std::vector<double> sum, sumsq;
 };

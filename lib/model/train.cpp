@@ -146,6 +146,7 @@ Json epoch_stats_to_json(const EpochStats& s) {
     j["data_wait_seconds"] = s.data_wait_seconds;
     j["data_wait_share"] = s.seconds > 0 ? s.data_wait_seconds / s.seconds : 0.0;
     j["samples_loaded"] = s.samples_loaded;
+    if (s.loader_seconds > 0) j["samples_per_loader_second"] = double(s.samples_loaded) / s.loader_seconds;
   }
   return j;
 }
@@ -238,6 +239,7 @@ EpochStats run_epoch(torch::jit::Module& model,
   if (data.streamed()) {
     s.data_wait_seconds = stream.wait_seconds();
     s.samples_loaded = data.stream->loaded() - loaded_before;
+    s.loader_seconds = stream.load_seconds();
   }
   if (distributed()) s.comm_seconds = communication_seconds() - comm_before;
   return s;

@@ -96,6 +96,7 @@ struct EpochStats {
   // images are in memory).
   double data_wait_seconds = -1;
   int64_t samples_loaded = -1;
+  double loader_seconds = -1;  // summed over the loader threads
 };
 Json epoch_stats_to_json(const EpochStats& s);
 
