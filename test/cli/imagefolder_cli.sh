@@ -68,6 +68,15 @@ PYEOF
     expect_exit 2 "$BIN/ds-train" --config "$T/c.json" --out "$T/m.pt"
     expect_error_line "$bad"
     expect_no_file "$T/m.pt"
+    # What cannot be streamed, or is not a setting, names the field to change.
+    for data in "{\"format\": \"idx\", \"path\": \"$FMNIST\", \"stream\": true}|gunzip it, or set data.stream to false" \
+                "{\"format\": \"idx\", \"stream\": \"yes\"}|field 'data.stream' must be true or false" \
+                "{\"format\": \"idx\", \"stream\": true, \"loader_threads\": 99}|field 'data.loader_threads' must be 0..64"; do
+      echo "{\"model\": {\"arch\": \"mlp\", \"hidden\": [16]}, \"epochs\": 1, \"data\": ${data%%|*}}" >"$T/c.json"
+      expect_exit 2 "$BIN/ds-train" --config "$T/c.json" --out "$T/m.pt"
+      expect_error_line "${data#*|}"
+      expect_no_file "$T/m.pt"
+    done
     ;;
   jpeg_colour_with_holdout)
     expect_exit 0 "${MAKE[@]}" "$FMNIST" "$T/jpg" --limit 120 --format jpg --size 20 20 --channels 3
