@@ -53,7 +53,7 @@ def forward(self, taps: Dict[str, Tensor], labels: Tensor) -> Tensor:
                 mean = torch.mean(torch.index_select(fc, 0, own), 0, True)
                 signs = 2.0 * self.bits[i:i + 1] - 1.0
                 za = torch.mm(mean, self.projection) * signs
-                payload = payload + torch.sum(torch.relu(1.0 - za))
+                payload = payload + torch.mean(torch.relu(1.0 - za))
     return self.lambda1 * (pull + separation + norm) + self.lambda2 * payload
 )";
 
