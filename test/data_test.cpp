@@ -165,6 +165,43 @@ TEST(Cifar, ReadsRecordsAndRefusesTruncation) {
                      "label out of range");
 }
 
+// Streamed datasets read each sample at its offset: the same pixels as the in-memory readers,
+// through subsets and index lists, across several CIFAR batch files, counting what they read.
+TEST(Streamed, SamePixelsAsInMemoryForIdxAndCifar) {
+  TempDir dir;
+  IdxFiles f = make_idx(dir, 9, false);
+  ds::Dataset mem = ds::load_idx(f.images, f.labels), lazy = ds::stream_idx(f.images, f.labels);
+  ASSERT_TRUE(lazy.streamed());
+  EXPECT_FALSE(lazy.images.defined());
+  EXPECT_EQ(lazy.sample_shape(), mem.sample_shape());
+  EXPECT_TRUE(torch::equal(lazy.labels, mem.labels));
+  torch::Tensor idx = torch::tensor({8, 0, 3, 3}, torch::kInt64);
+  EXPECT_TRUE(torch::equal(lazy.images_at(idx), mem.images.index_select(0, idx)));
+  ds::Dataset part = ds::subset(lazy, 0.5, 3), mem_part = ds::subset(mem, 0.5, 3);
+  EXPECT_TRUE(torch::equal(ds::in_memory(part).images, mem_part.images));
+  EXPECT_EQ(lazy.stream->loaded(), 4 + part.size());
+  const std::string gz = f.images;
+  write_bytes(gz + ".gz", gzip(ds::read_file(gz)));
+  expect_input_error([&] { ds::stream_idx(gz + ".gz", f.labels); }, gz + ".gz", "data.stream");
+
+  std::vector<std::string> files;
+  for (int b = 0; b < 2; ++b) {
+    std::string file;
+    for (int i = 0; i < 3; ++i) {
+      std::string rec(1 + 3072, char(17 * i + 5 * b));
+      rec[0] = char(i + 3 * b);
+      file += rec;
+    }
+    files.push_back(dir.file("c" + std::to_string(b) + ".bin"));
+    write_bytes(files.back(), file);
+  }
+  ds::Dataset cm = ds::load_cifar(files, false), cl = ds::stream_cifar(files, false);
+  EXPECT_TRUE(torch::equal(cl.labels, cm.labels));
+  EXPECT_TRUE(torch::equal(cl.images_range(0, 6), cm.images));
+  write_bytes(files[1], ds::read_file(files[1]).substr(0, 3073 * 2 + 7));
+  expect_input_error([&] { ds::stream_cifar(files, false); }, files[1], "truncated");
+}
+
 TEST(TensorFile, RoundTripAndErrors) {
   TempDir dir;
   c10::Dict<std::string, torch::Tensor> dict;
