@@ -1,16 +1,23 @@
 // ds-verify: prove (exit 0) or fail to prove (exit 1) ownership of a suspect model.
 #include "core/tool.h"
 #include "jobs/verify_job.h"
+#include "jobs/verify_many.h"
+
+#include <iostream>
 
 int main(int argc, char** argv) {
   ds::VerifyJob job;
-  std::string export_dir;
+  std::string export_dir, models_from;
+  std::vector<std::string> models;
   return ds::run_tool(
       argc, argv, "ds-verify",
       "Check a suspect model for the owner's watermark. Exit 0: ownership proven; 1: not "
-      "proven; 2: bad input; 3: failure.",
+      "proven; 2: bad input; 3: failure. With several suspects (--model repeated, or "
+      "--models-from), one JSON line each on stdout; exit 0 when at least one is proven.",
       [&](CLI::App& app) {
-        app.add_option("--model", job.model_path, "Suspect model (.pt)");
+        app.add_option("--model", models, "Suspect model (.pt); repeat for several");
+        app.add_option("--models-from", models_from,
+                       "File listing suspect models, one path per line (# comments)");
         app.add_option("--keys", job.key_path, "Owner's key")->required();
         app.add_option("--predictions", job.predictions_path,
                        "Black-box only: JSON labels a remote model gave the exported queries");
@@ -30,6 +37,13 @@ int main(int argc, char** argv) {
           spdlog::info("wrote {} queries to {}", n, export_dir);
           return ds::kExitOk;
         }
+        if (models.size() > 1 || !models_from.empty()) {
+          ds::VerifyManyResult many =
+              ds::verify_many(job, ds::suspect_paths(models, models_from), std::cout);
+          ds::log_summary(many);
+          return many.proven > 0 ? ds::kExitOk : ds::kExitNotProven;
+        }
+        if (!models.empty()) job.model_path = models.front();
         ds::VerifyResult result = ds::run_verify_job(job);
         ds::log_summary(result);
         return result.verified() ? ds::kExitOk : ds::kExitNotProven;

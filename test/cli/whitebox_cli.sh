@@ -6,6 +6,34 @@ source "$(dirname "$0")/common.sh"
 write_small_watermark_configs
 
 case "$CASE" in
+  verify_many)
+    # Scanning suspects in one process: one JSON line each, exit 0 when one is proven, an
+    # unreadable suspect an error line that counts as not proven, a bad key exit 2 and no lines.
+    make_marked
+    expect_exit 0 "$BIN/ds-verify" --keys "$T/owner.key" --model "$T/marked.pt" --model "$T/base.pt" \
+      --model "$T/missing.pt" --report "$T/many.json"
+    $PY - "$T/out" "$T/many.json" "$T" <<'PYEOF' || fail "suspect lines"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+t = sys.argv[3]
+assert [(l["path"], l["verdict"]) for l in lines] == [
+    (f"{t}/marked.pt", "proven"), (f"{t}/base.pt", "not proven"), (f"{t}/missing.pt", "error")], lines
+assert lines[0]["p_value"] < 1e-6 < lines[1]["p_value"] and len(lines[0]["sha256"]) == 64, lines
+assert "missing.pt" in lines[2]["error"], lines[2]
+r = json.load(open(sys.argv[2]))
+assert (r["checked"], r["proven"], r["unreadable"]) == (3, 1, 1) and r["suspects"] == lines, r
+PYEOF
+    printf '# registry\n%s\n\n%s\n' "$T/base.pt" "$T/base.pt" >"$T/list.txt"
+    expect_exit 1 "$BIN/ds-verify" --keys "$T/owner.key" --models-from "$T/list.txt"
+    [ "$(grep -c '"not proven"' "$T/out")" = 2 ] || fail "two lines expected"
+    head -c 100 "$T/owner.key" >"$T/cut.key"
+    expect_exit 2 "$BIN/ds-verify" --keys "$T/cut.key" --models-from "$T/list.txt"
+    expect_error_line "$T/cut.key"
+    ! grep -q '^{' "$T/out" || fail "lines printed for a bad key"
+    echo "# nothing" >"$T/empty.txt"
+    expect_exit 2 "$BIN/ds-verify" --keys "$T/owner.key" --models-from "$T/empty.txt"
+    expect_error_line "lists no suspect model"
+    ;;
   end_to_end)
     make_marked
     base_sum=$(sha256sum "$T/base.pt")
