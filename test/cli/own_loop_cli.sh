@@ -40,7 +40,8 @@ assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_di
 assert a.layer == b.layer == "fc2" and a.centre_lr == b.centre_lr
 PYEOF
     # payload_on centres_and_activations adds a hinge holding each batch's mean carrier
-    # activation, divided by its norm (activation_scale batch), on every bit's side by 1.
+    # activation, divided by its norm (activation_scale batch), on every bit's side by 1
+    # (averaged over the bits).
     $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c.setdefault('whitebox', {}).update(activation_scale='batch', payload_on='centres_and_activations'); json.dump(c, open(sys.argv[2],'w'))" \
       "$T/embed-wb.json" "$T/pa.json"
     $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c.setdefault('whitebox', {}).update(activation_scale='batch'); json.dump(c, open(sys.argv[2],'w'))" \
@@ -58,7 +59,7 @@ taps = {"fc2": torch.rand(64, 512)}
 c = int(pa.carriers[0])
 mean = taps["fc2"][labels == c].mean(0, keepdim=True)
 z = (mean / mean.norm()) @ pa.projection * (2 * pa.bits[0:1] - 1)
-expected = pa.lambda2 * torch.relu(1 - z).sum()
+expected = pa.lambda2 * torch.relu(1 - z).mean()
 diff = (pa(taps, labels) - plain(taps, labels)).item()
 assert abs(diff - expected.item()) < 1e-4 * max(1.0, abs(expected.item())), (diff, expected.item())
 assert diff > 0
