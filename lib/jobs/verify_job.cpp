@@ -79,6 +79,18 @@ std::vector<std::string> VerifyResult::summary() const {
   return lines;
 }
 
+OwnerKey read_trusted_key(const VerifyJob& job, Json& inputs, Json& key_checks) {
+  OwnerKey key = read_key(job.key_path);
+  inputs["key"] = file_entry(job.key_path);
+  inputs["key"]["content_sha256"] = key.sha256;
+  // Evidence first: a key that fails a check is refused, never scored.
+  key_checks = check_key_trust(key, job.key_path, job.commitment_path, job.owner_public_path);
+  if (key.blackbox && key.blackbox->stage != "final") {
+    fail_input(job.key_path, "black-box part holds candidates, not keys: embed it first");
+  }
+  return key;
+}
+
 VerifyResult run_verify_job(const VerifyJob& job) {
   if (!(job.alpha > 0 && job.alpha < 1)) throw InputError("--alpha must be in (0, 1)");
   if (job.model_path.empty() == job.predictions_path.empty()) {
@@ -86,17 +98,9 @@ VerifyResult run_verify_job(const VerifyJob& job) {
   }
   return run_job("ds-verify", job.report_path, [&] {
     set_threads(1);
-    OwnerKey key = read_key(job.key_path);
     VerifyResult out;
     out.alpha = job.alpha;
-    out.inputs["key"] = file_entry(job.key_path);
-    out.inputs["key"]["content_sha256"] = key.sha256;
-    // Evidence first: a key that fails a check is refused, never scored.
-    out.key_checks = check_key_trust(key, job.key_path, job.commitment_path,
-                                     job.owner_public_path);
-    if (key.blackbox && key.blackbox->stage != "final") {
-      fail_input(job.key_path, "black-box part holds candidates, not keys: embed it first");
-    }
+    OwnerKey key = read_trusted_key(job, out.inputs, out.key_checks);
     std::optional<LoadedModel> model;
     torch::Tensor answers;
     if (!job.model_path.empty()) {

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/job.h"
+#include "watermark/key_types.h"
 #include "watermark/ownership.h"
 
 namespace ds {
@@ -32,6 +33,10 @@ struct VerifyResult : JobResult {
   Json to_json() const override;
   std::vector<std::string> summary() const override;
 };
+
+// The job's key, read and checked (content hash, signature, commitment, owner; a black-box
+// part must be final), with its report entry in inputs["key"] and the checks in key_checks.
+OwnerKey read_trusted_key(const VerifyJob& job, Json& inputs, Json& key_checks);
 
 // Runs every check the key supports and writes the report when job.report_path is set.
 VerifyResult run_verify_job(const VerifyJob& job);

@@ -8,8 +8,6 @@
 #include "core/report.h"
 #include "core/runtime.h"
 #include "model/model_io.h"
-#include "watermark/key_file.h"
-#include "watermark/signing.h"
 
 namespace ds {
 
@@ -80,15 +78,9 @@ VerifyManyResult verify_many(const VerifyJob& job, const std::vector<std::string
   if (suspects.empty()) throw InputError("give --model or --models-from");
   return run_job("ds-verify", job.report_path, [&] {
     set_threads(1);
-    OwnerKey key = read_key(job.key_path);
     VerifyManyResult r;
     r.alpha = job.alpha;
-    r.inputs["key"] = file_entry(job.key_path);
-    r.inputs["key"]["content_sha256"] = key.sha256;
-    r.key_checks = check_key_trust(key, job.key_path, job.commitment_path, job.owner_public_path);
-    if (key.blackbox && key.blackbox->stage != "final") {
-      fail_input(job.key_path, "black-box part holds candidates, not keys: embed it first");
-    }
+    OwnerKey key = read_trusted_key(job, r.inputs, r.key_checks);
     for (const std::string& path : suspects) {
       Json line = verify_one(path, key, job.key_path, job.alpha);
       r.proven += line["verdict"] == "proven";
