@@ -5,8 +5,9 @@
 # (medians for ds-verify's wall time). Measures:
 #   training samples/s (MLP and CNN), white-box embedding samples/s (MLP), black-box embedding
 #   time (MLP, same rounds), ds-verify wall time from process start against the Python
-#   equivalent from interpreter start (MLP), peak RSS of each, and the white-box embedding
-#   overhead per epoch against plain fine-tuning.
+#   equivalent from interpreter start (MLP), 100 suspects verified in one process (suspects/s,
+#   process start to exit), peak RSS of each, and the white-box embedding overhead per epoch
+#   against plain fine-tuning.
 # Prints a table; writes JSON with the ratios (>= 1: deepsigns as fast or faster) to $OUT.
 # Usage: scripts/bench.sh   (env: REPEATS=3, OUT=runs/bench/bench.json, CNN=1)
 set -euo pipefail
@@ -34,6 +35,9 @@ $B/ds-train -q --config configs/train-mlp-fmnist.json --epochs 3 --out "$W/mlp.p
 $B/ds-gen-keys -q --config "$W/keys.json" --model "$W/mlp.pt" --out "$W/wb.key"
 $B/ds-gen-keys -q --config configs/keys-blackbox.json --model "$W/mlp.pt" --out "$W/bb.cand"
 $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/mlp.pt" --keys "$W/wb.key" --out "$W/marked.pt"
+# 100 suspects for the one-process scan (copies, so each is read from its own file).
+for i in $(seq -w 1 100); do cp "$W/marked.pt" "$W/suspect-$i.pt"; done
+ls "$W"/suspect-*.pt >"$W/suspects.txt"
 
 # wall_rss FILE CMD...: runs CMD, appends "seconds peak_rss_kib" to FILE.
 wall_rss() {
@@ -68,6 +72,8 @@ for r in $(seq "$REPEATS"); do
     wall_rss "$W/ds-version.txt" $B/ds-verify --version
     wall_rss "$W/py-import.txt" $PY -c "import torch"
   done
+  wall_rss "$W/ds-verify-many.txt" $B/ds-verify -q --models-from "$W/suspects.txt" --keys "$W/wb.key"
+  wall_rss "$W/py-verify-many.txt" $PY $EQ verify --models-from "$W/suspects.txt" --key "$W/wb.key"
 done
 
 $PY - "$W" "$REPEATS" "$OUT" "$CNN" <<'PY'
@@ -98,6 +104,9 @@ row("black-box embedding mlp (ds-embed-wm)", "s", min(x["timings"]["embed_second
     min(x["seconds"] for x in p), False, rss(d), rss(p))
 (dv, dr), (pv, pr) = walls("ds-verify"), walls("py-verify")
 row("verify mlp, process start to exit (ds-verify)", "s", dv, pv, False, dr, pr)
+(dm, dmr), (pm, pmr) = walls("ds-verify-many"), walls("py-verify-many")
+row("verify 100 mlp suspects, one process", "suspects/s", 100 / dm,
+    100 / pm, True, dmr, pmr)
 (dl, dlr), (pl, plr) = walls("ds-version"), walls("py-import")
 row("start-up only: ds-verify --version vs import torch", "s", dl, pl, False, dlr, plr)
 # Overhead: each ds-embed-wm run times plain fine-tuning and embedding steps alternately on
@@ -109,7 +118,7 @@ res["whitebox_embed_overhead"] = {"median": best, "per_run": over}
 json.dump(res, open(out, "w"), indent=2)
 print(f"{'benchmark':52}{'deepsigns':>11}{'PyTorch':>11}{'ratio':>7}{'RSS MiB':>9}{'(PyTorch)':>10}")
 for r in res["rows"]:
-    f = "{:11.0f}" if r["unit"] == "samples/s" else "{:11.3f}"
+    f = "{:11.0f}" if r["unit"] == "samples/s" else "{:11.1f}" if r["unit"] == "suspects/s" else "{:11.3f}"
     print(f"{r['benchmark'] + ' [' + r['unit'] + ']':52}" + f.format(r["deepsigns"]) + f.format(r["pytorch"]) +
           f"{r['ratio']:7.2f}{r['deepsigns_peak_rss_mib']:9.0f}{r['pytorch_peak_rss_mib']:10.0f}")
 print(f"white-box embedding overhead per step vs plain fine-tuning (interleaved, median of runs): {100 * best:+.1f}% "

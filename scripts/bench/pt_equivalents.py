@@ -211,8 +211,17 @@ def log10_binomial_upper_tail(n, k):
 
 
 def cmd_verify(a):
-    model = torch.jit.load(a.model).eval()
     key = torch.load(a.key)
+    if not a.models_from:
+        return verify_one(torch.jit.load(a.model).eval(), key)
+    # Many suspects in one process: the key read once, each model loaded and read in turn.
+    paths = [l.strip() for l in open(a.models_from) if l.strip() and not l.startswith("#")]
+    start = time.time()
+    proven = sum(verify_one(torch.jit.load(p).eval(), key)["verified"] for p in paths)
+    return {"suspects": len(paths), "proven": proven, "seconds": time.time() - start}
+
+
+def verify_one(model, key):
     meta = json.loads(key["meta"])["whitebox"]
     with torch.no_grad():
         acts = model.taps(key["whitebox.triggers"])[meta["layer"]].flatten(1)
@@ -231,6 +240,7 @@ def main():
     p.add_argument("--arch", default="mlp")
     p.add_argument("--model")
     p.add_argument("--key")
+    p.add_argument("--models-from", help="verify: a file listing suspect models, one per line")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
