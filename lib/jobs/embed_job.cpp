@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <numeric>
 #include <optional>
+#include <tuple>
 
 #include "core/errors.h"
 #include "core/files.h"
@@ -197,14 +198,16 @@ Json whitebox_report(const EmbedJob& job, const WhiteboxEmbedConfig& config, con
 
 EmbedJobResult run_whitebox_embed(const EmbedJob& job, const Json& json) {
   WhiteboxEmbedConfig config = parse_whitebox_embed_config(json, job.config_path);
-  if (config.activation_scale != "initial") {
-    fail_input(job.config_path, "whitebox.activation_scale 'batch' is for the exported loss "
-                                "(ds-gen-keys --export-loss); ds-embed-wm uses 'initial'");
-  }
-  if (config.payload_on != "centres") {
-    fail_input(job.config_path, "whitebox.payload_on '" + config.payload_on +
-                                    "' is for the exported loss (ds-gen-keys --export-loss); "
-                                    "ds-embed-wm uses 'centres'");
+  // Choices that only the exported loss makes (training from scratch in the user's own loop).
+  for (const auto& [field, value, own] :
+       {std::tuple<const char*, std::string, const char*>{"activation_scale",
+                                                          config.activation_scale, "initial"},
+        {"payload_on", config.payload_on, "centres"}}) {
+    if (value != own) {
+      fail_input(job.config_path, std::string("whitebox.") + field + " '" + value +
+                                      "' is for the exported loss (ds-gen-keys --export-loss); "
+                                      "ds-embed-wm uses '" + own + "'");
+    }
   }
   set_threads(config.threads);
   if (!job.keys_out_path.empty()) require_distinct(job.key_path, job.keys_out_path);

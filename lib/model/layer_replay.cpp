@@ -1,7 +1,7 @@
 // Replays a tap's layer from an earlier tap with a swapped weight (see layer_replay.h).
 #include "model/layer_replay.h"
 
-#include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/errors.h"
@@ -32,19 +32,17 @@ LayerReplay::LayerReplay(const torch::jit::Module& model, const std::string& tap
   std::vector<std::string> names;
   Value* v = tap_value(*graph_, tap, &names);
   if (!v || tap == "logits") throw InputError("model has no hidden tap '" + tap + "'");
-  auto tap_of = [&](const Value* x) {
-    for (const auto& name : names)
-      if (name != tap && tap_value(*graph_, name) == x) return name;
-    return std::string();
-  };
+  std::map<const Value*, std::string> tap_of;  // the other taps, by the value they record
+  for (const auto& name : names)
+    if (name != tap) tap_of.emplace(tap_value(*graph_, name), name);
   // Walk back from the tap to the layer, then to a tap that feeds it; replay in reverse.
   std::vector<const Node*> chain;
   const Node* layer = nullptr;
   while (input_tap_.empty()) {
     const Node* n = v->node();
     const std::string k = node_kind(n);
-    if (layer && !tap_of(v).empty()) {
-      input_tap_ = tap_of(v);
+    if (layer && tap_of.count(v)) {
+      input_tap_ = tap_of.at(v);
       break;
     }
     if (n->kind() == c10::prim::Param) refuse("no tap holds its layer's input");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "core/errors.h"
 #include "core/progress.h"
@@ -185,30 +186,32 @@ EpochStats run_epoch(torch::jit::Module& model,
   std::vector<int64_t> order = seeded_permutation(data.size(), order_seed);
   torch::Tensor order_t = torch::from_blob(order.data(), {int64_t(order.size())}, torch::kInt64);
   int64_t batches = (data.size() + batch_size - 1) / batch_size;
-  // This process's share of each global batch, loaded ahead when the images are streamed.
-  std::vector<torch::Tensor> mine_idx;
+  // Each global batch and this process's share of it (loaded ahead when streamed).
+  std::vector<torch::Tensor> global_idx, mine_idx;
   for (int64_t b = 0; b < batches; ++b) {
     int64_t start = b * batch_size, len = std::min(batch_size, data.size() - start);
     Slice mine = batch_slice(len);
-    if (mine.size > 0) mine_idx.push_back(order_t.narrow(0, start + mine.offset, mine.size));
+    global_idx.push_back(order_t.narrow(0, start, len));
+    mine_idx.push_back(global_idx.back().narrow(0, mine.offset, mine.size));
   }
-  BatchStream stream(data, mine_idx, data.streamed() ? data.stream->loader_threads : 0,
+  std::vector<torch::Tensor> to_load;
+  for (const auto& idx : mine_idx) {
+    if (idx.numel() > 0) to_load.push_back(idx);
+  }
+  BatchStream stream(data, to_load, data.streamed() ? data.stream->loader_threads : 0,
                      data.streamed() ? data.stream->prefetch_batches : 1);
   Progress progress(label, batches);
   double loss_sum = 0, correct = 0;
   for (int64_t b = 0; b < batches; ++b) {
-    int64_t start = b * batch_size;
-    int64_t len = std::min(batch_size, data.size() - start);
-    torch::Tensor global_idx = order_t.narrow(0, start, len);
-    Slice mine = batch_slice(len);
+    const torch::Tensor& idx = mine_idx[size_t(b)];
+    const int64_t len = global_idx[size_t(b)].numel();
     for (auto* o : optimizers) o->zero_grad();
     double loss = 0;
-    if (mine.size > 0) {
-      torch::Tensor idx = global_idx.narrow(0, mine.offset, mine.size);
+    if (idx.numel() > 0) {
       torch::Tensor x = stream.next();
       torch::Tensor y = data.labels.index_select(0, idx);
       BatchShard shard{len, 1.0 / double(world_size()),
-                       distributed() ? data.labels.index_select(0, global_idx) : y};
+                       distributed() ? data.labels.index_select(0, global_idx[size_t(b)]) : y};
       StepResult r = forward_backward(step, x, y, shard);
       loss = r.loss;
       correct += double(r.correct);
@@ -330,20 +333,27 @@ ChannelStats training_stats(const Dataset& train) {
 
 TrainResult train_model(const TrainConfig& config, const DataSplits& data) {
   TrainResult r;
-  ChannelStats stats = training_stats(data.train);
   r.input.shape = data.train.sample_shape();
   r.input.num_classes = data.train.num_classes;
-  r.input.mean = stats.mean;
-  r.input.std = stats.std;
+  // A user's model normalises its inputs its own way and its file says how; the statistics
+  // (a full pass over the training set) are measured only where nothing says it.
+  std::optional<LoadedModel> start;
+  Json norm = Json::object();
+  if (config.arch.arch == "torchscript") {
+    start = load_model(config.arch.path);
+    norm = start->info.value("normalization", Json::object());
+  }
+  if (!norm.contains("mean") || !norm.contains("std")) {
+    ChannelStats stats = training_stats(data.train);
+    r.input.mean = stats.mean;
+    r.input.std = stats.std;
+  }
+  r.input.mean = norm.value("mean", r.input.mean);
+  r.input.std = norm.value("std", r.input.std);
   try {
-    if (config.arch.arch == "torchscript") {
-      // A user's model normalises its inputs its own way; keep what its file says about it.
-      LoadedModel start = load_model(config.arch.path);
-      r.model = start_from(start, r.input);
-      const Json& norm = start.info.value("normalization", Json::object());
-      r.input.mean = norm.value("mean", r.input.mean);
-      r.input.std = norm.value("std", r.input.std);
-      r.starting_model = Json{{"path", start.path}, {"sha256", start.sha256}};
+    if (start) {
+      r.model = start_from(*start, r.input);
+      r.starting_model = Json{{"path", start->path}, {"sha256", start->sha256}};
     } else {
       r.model = build_model(config.arch, r.input, mix_seed(config.seed, 1));
     }

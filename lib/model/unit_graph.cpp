@@ -239,12 +239,17 @@ class Walker {
 
 namespace {
 
-UnitGroup walk_from_tap(const torch::jit::Module& model, torch::jit::Graph& graph,
-                        const std::string& tap) {
+// The value recorded as hidden tap `tap`; InputError for a missing tap or the logits.
+Value* hidden_tap_value(torch::jit::Graph& graph, const std::string& tap) {
   Value* start = tap_value(graph, tap);
   if (!start) throw InputError("model has no tap '" + tap + "'");
   if (tap == "logits") throw InputError("the logits are the model's output, not hidden units");
-  return Walker(model, tap, "tap '" + tap + "'").run(start);
+  return start;
+}
+
+UnitGroup walk_from_tap(const torch::jit::Module& model, torch::jit::Graph& graph,
+                        const std::string& tap) {
+  return Walker(model, tap, "tap '" + tap + "'").run(hidden_tap_value(graph, tap));
 }
 
 }  // namespace
@@ -268,13 +273,14 @@ std::string input_divisor(const Value* in) {
 }  // namespace
 
 TapProducer find_tap_producer(const torch::jit::Module& model, const std::string& tap) {
-  auto graph = taps_graph(model);
-  Value* start = tap_value(*graph, tap);
-  if (!start) throw InputError("model has no tap '" + tap + "'");
-  if (tap == "logits") throw InputError("the logits are the model's output, not hidden units");
+  return find_tap_producer(model, *taps_graph(model), tap);
+}
+
+TapProducer find_tap_producer(const torch::jit::Module& model, torch::jit::Graph& graph,
+                              const std::string& tap) {
   Walker walker(model, tap, "tap '" + tap + "'");
   TapProducer p;
-  p.group = walker.run(start);
+  p.group = walker.run(hidden_tap_value(graph, tap));
   if (walker.producers().size() != 1) {
     throw InputError("tap '" + tap + "' is made by " + std::to_string(walker.producers().size()) +
                      " layers (a residual addition), not one");

@@ -54,6 +54,9 @@ struct TapProducer {
 // InputError naming the tap when it is made by several layers (a residual addition) or its
 // producer's input cannot be followed.
 TapProducer find_tap_producer(const torch::jit::Module& model, const std::string& tap);
+// The same on the model's taps graph (taps_graph.h) already read, for a caller visiting many taps.
+TapProducer find_tap_producer(const torch::jit::Module& model, torch::jit::Graph& graph,
+                              const std::string& tap);
 
 // The last tap (in the order `taps` returns them, logits excluded) whose units another layer
 // reads: the default target of the function-preserving transforms. InputError when none.

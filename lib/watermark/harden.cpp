@@ -121,12 +121,13 @@ bool read_by_dense_layer(const torch::jit::Module& model, const UnitGroup& g) {
 std::vector<std::pair<std::string, double>> rebalance_scales(torch::jit::Module& model) {
   std::vector<std::pair<std::string, double>> applied;
   std::vector<std::string> taps;
-  tap_value(*taps_graph(model), "", &taps);
+  auto graph = taps_graph(model);  // rescaling weights leaves the graph as it is
+  tap_value(*graph, "", &taps);
   for (const std::string& tap : taps) {
     if (tap == "logits") continue;
     TapProducer p;
     try {
-      p = find_tap_producer(model, tap);
+      p = find_tap_producer(model, *graph, tap);
     } catch (const InputError&) {
       continue;  // made by several layers, or not followable: a thief would leave it too
     }
