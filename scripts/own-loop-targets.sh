@@ -51,6 +51,8 @@ for line in open(sys.argv[1]):
     acc[(w[0], w[3])].append(float(w[6]))
 for arch in sorted({k[0] for k in acc}):
     a, b = acc[(arch, "with")], acc[(arch, "without")]
+    if not a or not b:  # RUNS named one loop only: no cost to compare
+        continue
     print(f"{arch}: mean accuracy with loss {sum(a)/len(a):.4f}, without {sum(b)/len(b):.4f}, "
           f"cost {100 * (sum(b)/len(b) - sum(a)/len(a)):.2f} points over {len(a)} seeds")
 PY
