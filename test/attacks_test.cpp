@@ -266,6 +266,21 @@ TEST(Attacks, ServingFiltersWrapTheModelSoBothVerificationModesSeeThem) {
   torch::Tensor smoothed = ds::serve_behind_filter(d.model, smooth).get_method("pre")({flat}).toTensor();
   EXPECT_TRUE(torch::allclose(smoothed, flat));
 
+  // Gaussian: a constant image stays constant (edges replicated); a lone dot spreads into the
+  // sampled kernel, its mass kept, and a wider sigma spreads it further.
+  ds::InputFilter gauss;
+  gauss.kind = "gaussian";
+  auto blur = [&](double sigma, const torch::Tensor& img) {
+    gauss.sigma = sigma;
+    return ds::serve_behind_filter(d.model, gauss).get_method("pre")({img}).toTensor();
+  };
+  EXPECT_TRUE(torch::allclose(blur(0.8, flat), flat));
+  torch::Tensor spread = blur(0.5, dot);
+  EXPECT_NEAR(spread.sum().item<double>(), 1.0, 1e-5);
+  double centre = 1.0 / std::pow(1.0 + 2.0 * std::exp(-2.0) + 2.0 * std::exp(-8.0), 2.0);
+  EXPECT_NEAR(spread[0][0][5][5].item<double>(), centre, 1e-5);
+  EXPECT_LT(blur(1.5, dot)[0][0][5][5].item<double>(), 0.5 * centre);
+
   // JPEG-like: a constant image survives any quality; at quality 100 (steps of 1) every pixel
   // moves by a few grey levels at most; lower quality distorts pixel noise far more.
   ds::InputFilter jpeg;
@@ -315,7 +330,8 @@ TEST(AttackSpec, RejectsBadFieldsNamingThem) {
   EXPECT_PRED2(starts_with, msg({{"attack", "prune"}, {"ratee", 0.5}}), "a.json: unknown field 'ratee'");
   EXPECT_PRED2(starts_with, msg({{"attack", "weight_shift"}, {"data", data}, {"noise", -1}}), "a.json: field 'noise' must be >= 0");
   EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "median"}, {"size", 4}}), "a.json: field 'size' must be odd and at most 15");
-  EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "blur"}}), "a.json: field 'filter' must be one of smooth, median, bits, noise, jpeg");
+  EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "blur"}}), "a.json: field 'filter' must be one of smooth, gaussian, median, bits, noise, jpeg");
+  EXPECT_PRED2(starts_with, msg({{"attack", "preprocess"}, {"filter", "gaussian"}, {"sigma", 0}}), "a.json: field 'sigma' must be in (0, 2] pixels");
   EXPECT_PRED2(starts_with, msg({{"attack", "overwrite"}, {"data", data}}), "accepted");
 }
 

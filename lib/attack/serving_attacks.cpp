@@ -45,12 +45,29 @@ void register_jpeg_tables(torch::jit::Module& m, int64_t quality) {
   m.register_buffer("jpeg_dct", dct);
 }
 
+// The Gaussian blur's kernel, normalised, as a 1 x 1 x k x k buffer; k = 2 ceil(3 sigma) + 1.
+void register_blur_kernel(torch::jit::Module& m, double sigma) {
+  const int64_t r = int64_t(std::ceil(3.0 * sigma)), k = 2 * r + 1;
+  torch::Tensor t = torch::arange(-r, r + 1, torch::kFloat64);
+  torch::Tensor g = (-(t * t) / (2.0 * sigma * sigma)).exp();
+  g = g / g.sum();
+  m.register_buffer("blur_kernel", torch::outer(g, g).to(torch::kFloat32).reshape({1, 1, k, k}));
+}
+
 // The filter as TorchScript: the body of `pre(self, x)`, ending in `return`.
 std::string filter_source(const InputFilter& f) {
   const std::string k = std::to_string(f.size), p = std::to_string(f.size / 2);
   if (f.kind == "smooth") {
     return "    return torch.avg_pool2d(x, [" + k + ", " + k + "], [1, 1], [" + p + ", " + p +
            "], False, False)\n";
+  }
+  if (f.kind == "gaussian") {  // each channel blurred alone, edges replicated
+    const std::string r = std::to_string(int64_t(std::ceil(3.0 * f.sigma)));
+    return "    n, c, h, w = x.size(0), x.size(1), x.size(2), x.size(3)\n"
+           "    xp = torch.replication_pad2d(x.reshape([n * c, 1, h, w]), [" +
+           r + ", " + r + ", " + r + ", " + r +
+           "])\n"
+           "    return torch.conv2d(xp, self.blur_kernel).reshape([n, c, h, w])\n";
   }
   if (f.kind == "median") {
     return "    xp = torch.constant_pad_nd(x, [" + p + ", " + p + ", " + p + ", " + p +
@@ -72,6 +89,7 @@ struct PreprocessAttack : Attack {
     return {serve_behind_filter(in.model.module, filter), in.model.info,
             Json{{"filter", filter.kind},
                  {"size", filter.size},
+                 {"sigma", filter.sigma},
                  {"bits", filter.bits},
                  {"scale", filter.scale},
                  {"quality", filter.quality}}};
@@ -86,6 +104,7 @@ torch::jit::Module serve_behind_filter(const torch::jit::Module& model, const In
   served.register_attribute("training", c10::BoolType::get(), false);
   served.register_module("inner", clone_model(model));
   if (f.kind == "jpeg") register_jpeg_tables(served, f.quality);
+  if (f.kind == "gaussian") register_blur_kernel(served, f.sigma);
   served.define("def pre(self, x: Tensor) -> Tensor:\n" + filter_source(f) +
                 "\n"
                 "def forward(self, x: Tensor) -> Tensor:\n"
@@ -101,7 +120,10 @@ std::unique_ptr<Attack> parse_preprocess_attack(ConfigObject& root, const Json&,
                                                 const AttackSpec&) {
   auto a = std::make_unique<PreprocessAttack>();
   InputFilter& f = a->filter;
-  f.kind = root.get_choice("filter", f.kind, {"smooth", "median", "bits", "noise", "jpeg"});
+  f.kind =
+      root.get_choice("filter", f.kind, {"smooth", "gaussian", "median", "bits", "noise", "jpeg"});
+  f.sigma = root.get_number("sigma", f.sigma);
+  if (!(f.sigma > 0 && f.sigma <= 2)) root.fail("sigma", "must be in (0, 2] pixels");
   f.size = root.get_positive_int("size", f.size);
   if (f.size % 2 == 0 || f.size > 15) root.fail("size", "must be odd and at most 15");
   f.bits = root.get_positive_int("bits", f.bits);

@@ -1,7 +1,7 @@
 // Attacks on the serving path: the thief keeps the weights untouched and filters every input
-// before the model sees it (smoothing, a median filter, fewer bits per pixel, Gaussian noise,
-// JPEG-like compression), which costs no
-// training and can wash out key inputs that live in high frequencies. The suspect is wrapped,
+// before the model sees it (box or Gaussian smoothing, a median filter, fewer bits per pixel,
+// Gaussian noise, JPEG-like compression), which costs no training and can wash out key inputs
+// that live in high frequencies. The suspect is wrapped,
 // so that both verification modes (weights and taps, or query answers) see the filter.
 #pragma once
 
@@ -16,8 +16,9 @@
 namespace ds {
 
 struct InputFilter {
-  std::string kind = "smooth";  // smooth (box mean) | median | bits | noise | jpeg
+  std::string kind = "smooth";  // smooth (box mean) | gaussian | median | bits | noise | jpeg
   int64_t size = 3;             // smooth, median: odd window width
+  double sigma = 0.5;           // gaussian: blur standard deviation in pixels
   int64_t bits = 4;             // bits: levels per pixel = 2^bits
   double scale = 0.05;          // noise: standard deviation of the Gaussian added (pixels in [0, 1])
   int64_t quality = 75;         // jpeg: IJG quality 1..100 of each channel's 8x8 DCT quantisation

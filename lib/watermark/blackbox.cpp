@@ -15,7 +15,12 @@ BlackboxKeySpec parse_blackbox_key_spec(ConfigObject obj) {
   BlackboxKeySpec s;
   s.keys = obj.get_positive_int("keys", s.keys);
   s.candidate_factor = obj.get_positive_int("candidate_factor", s.candidate_factor);
-  s.source = obj.get_choice("source", s.source, {"uniform", "gaussian", "dataset"});
+  s.source = obj.get_choice("source", s.source, {"uniform", "gaussian", "smooth", "dataset"});
+  if (s.source == "smooth") {
+    s.cell = obj.get_positive_int("cell", s.cell);
+  } else if (obj.has("cell")) {
+    obj.fail("cell", "is only used with source 'smooth'");
+  }
   if (s.source == "dataset") {
     if (!obj.has("source_data")) obj.fail("source_data", "is required when source is 'dataset'");
     s.source_data = parse_data_spec(obj.get_object("source_data"));
@@ -30,6 +35,26 @@ BlackboxKeySpec parse_blackbox_key_spec(ConfigObject obj) {
   return s;
 }
 
+namespace {
+
+// Uniform values on a grid of cell x cell pixel cells, bilinearly upsampled to the image: noise
+// whose energy sits below the frequencies a smoothing filter takes out.
+torch::Tensor smooth_noise(const std::vector<int64_t>& shape, int64_t cell, at::Generator& gen) {
+  const int64_t h = shape[shape.size() - 2], w = shape[shape.size() - 1];
+  std::vector<int64_t> coarse = shape;
+  coarse[coarse.size() - 2] = (h + cell - 1) / cell + 1;
+  coarse[coarse.size() - 1] = (w + cell - 1) / cell + 1;
+  torch::Tensor grid = torch::rand(coarse, gen, torch::kFloat32);
+  namespace F = torch::nn::functional;
+  return F::interpolate(grid, F::InterpolateFuncOptions()
+                                  .size(std::vector<int64_t>{h, w})
+                                  .mode(torch::kBilinear)
+                                  .align_corners(true))
+      .contiguous();
+}
+
+}  // namespace
+
 void draw_candidates(const Json& generator, const std::vector<int64_t>& input_shape,
                      int64_t num_classes, int64_t round, int64_t count, torch::Tensor& inputs,
                      torch::Tensor& labels) {
@@ -40,6 +65,12 @@ void draw_candidates(const Json& generator, const std::vector<int64_t>& input_sh
   shape.insert(shape.end(), input_shape.begin(), input_shape.end());
   if (source == "uniform") {
     inputs = torch::rand(shape, gen, torch::kFloat32);
+  } else if (source == "smooth") {
+    if (input_shape.size() != 3) {
+      throw InputError("blackbox.source 'smooth' needs image inputs (C x H x W); the model takes " +
+                       Json(input_shape).dump());
+    }
+    inputs = smooth_noise(shape, generator.at("cell").get<int64_t>(), gen);
   } else if (source == "gaussian") {
     inputs = (0.5 + 0.25 * torch::randn(shape, gen, torch::kFloat32)).clamp(0.0, 1.0);
   } else {
@@ -81,6 +112,7 @@ BlackboxKey make_blackbox_candidates(const BlackboxKeySpec& spec, torch::jit::Mo
   k.generator = Json{
       {"source", spec.source}, {"seed", key_seed}, {"candidate_factor", spec.candidate_factor}};
   if (spec.source == "dataset") k.generator["data"] = data_spec_to_json(spec.source_data);
+  if (spec.source == "smooth") k.generator["cell"] = spec.cell;
   draw_candidates(k.generator, input_shape, num_classes, 0, spec.candidate_factor * spec.keys,
                   k.inputs, k.labels);
   k.base_predictions = predict_labels(base, k.inputs);

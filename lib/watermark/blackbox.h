@@ -19,8 +19,12 @@ namespace ds {
 struct BlackboxKeySpec {
   int64_t keys = 32;              // K, the number of keys finally kept
   int64_t candidate_factor = 40;  // candidates drawn per round: factor x K (the authors' code)
-  std::string source = "uniform"; // uniform pixels | gaussian noise | dataset (out of distribution)
-  DataSpec source_data;           // dataset source: where the out-of-distribution images come from
+  // uniform pixels | gaussian noise | smooth (uniform values on a coarse grid of `cell` x `cell`
+  // pixel cells, bilinearly upsampled: keys without the high frequencies an input filter
+  // removes) | dataset (out of distribution)
+  std::string source = "uniform";
+  int64_t cell = 4;      // smooth source: grid cell width in pixels
+  DataSpec source_data;  // dataset source: where the out-of-distribution images come from
   double false_claim_probability = 1e-9;  // p: theta is the smallest with P[Bin <= theta] > p
 };
 
