@@ -95,8 +95,10 @@ torch::Tensor standardise(const torch::Tensor& x) {
 // The median root-mean-square activation of the reference's live units (0 when none).
 double median_live_rms(const torch::Tensor& ref_rms, const torch::Tensor& live) {
   std::vector<double> v;
+  auto rms = ref_rms.accessor<double, 1>();
+  auto is_live = live.accessor<bool, 1>();
   for (int64_t i = 0; i < ref_rms.size(0); ++i) {
-    if (live[i].item<bool>()) v.push_back(ref_rms[i].item<double>());
+    if (is_live[i]) v.push_back(rms[i]);
   }
   if (v.empty()) return 0;
   std::nth_element(v.begin(), v.begin() + long(v.size() / 2), v.end());
@@ -112,28 +114,33 @@ Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspe
   std::vector<int64_t> col = min_cost_assignment(-corr);
   torch::Tensor ref_rms = ref.pow(2).mean(0).sqrt(), sus_rms = sus.pow(2).mean(0).sqrt();
   torch::Tensor live = ref.std(0).gt(1e-6 * std::max(1e-12, ref_rms.max().item<double>()));
-  a.unit_of = torch::full({w}, -1, torch::kInt64);
-  a.scale = torch::ones({w}, torch::kFloat32);
+  // Element loops read through accessors: one dispatcher call per element costs more than the
+  // rest of a 512-unit match.
+  std::vector<int64_t> unit_of(size_t(w), -1);
+  std::vector<float> scale(size_t(w), 1.0f);
+  auto corr_at = corr.accessor<double, 2>();
+  auto is_live = live.accessor<bool, 1>();
+  auto ref_rms_at = ref_rms.accessor<double, 1>(), sus_rms_at = sus_rms.accessor<double, 1>();
   double total = 0;
   int64_t live_count = 0;
   bool identity = a.width == w;
   const double median_ref_rms = median_live_rms(ref_rms, live);
   for (int64_t i = 0; i < w; ++i) {
     int64_t j = col[size_t(i)];
-    double c = corr[i][j].item<double>();
-    if (!live[i].item<bool>()) continue;
+    double c = corr_at[i][j];
+    if (!is_live[i]) continue;
     if (j != i) identity = false;
     ++live_count;
     total += c;
-    double r = ref_rms[i].item<double>(), s = sus_rms[j].item<double>();
+    double r = ref_rms_at[i], s = sus_rms_at[j];
     // A unit left in place is kept however far its profile drifted; a moved one must match.
     if ((j == i || c >= kMinCorrelation) && s > 0 && r > 0) {
-      a.unit_of[i] = j;
+      unit_of[size_t(i)] = j;
       // Scale = RMS ratio on the profile inputs. For a unit the reference barely uses there,
       // that ratio is mostly noise (the embedding alone can move it a lot), and dividing by
       // it amplified such units over the rest (the unattacked marked CNN read realigned at
       // BER 0.27); those take the median scale of the others instead (set below).
-      a.scale[i] = r < 0.25 * median_ref_rms ? -1.0f : float(s / r);
+      scale[size_t(i)] = r < 0.25 * median_ref_rms ? -1.0f : float(s / r);
       ++a.matched;
     }
   }
@@ -146,8 +153,8 @@ Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspe
   std::vector<float> scales;
   bool in_place = true;
   for (int64_t i = 0; i < w; ++i) {
-    int64_t j = a.unit_of[i].item<int64_t>();
-    if (j >= 0) used[size_t(j)] = 1, scales.push_back(a.scale[i].item<float>());
+    int64_t j = unit_of[size_t(i)];
+    if (j >= 0) used[size_t(j)] = 1, scales.push_back(scale[size_t(i)]);
     if (j >= 0 && j != i) in_place = false;
   }
   std::vector<float> measured;
@@ -160,17 +167,19 @@ Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspe
                      measured.end());
     median = measured[measured.size() / 2];
   }
-  for (int64_t i = 0; i < w; ++i) {
-    if (a.scale[i].item<float>() < 0) a.scale[i] = median;
+  for (float& x : scale) {
+    if (x < 0) x = median;
   }
   if (!scales.empty() && in_place) {
     for (int64_t i = 0; i < w && i < a.width; ++i) {
-      if (live[i].item<bool>() || used[size_t(i)]) continue;
-      a.unit_of[i] = i;
-      a.scale[i] = median;
+      if (is_live[i] || used[size_t(i)]) continue;
+      unit_of[size_t(i)] = i;
+      scale[size_t(i)] = median;
       used[size_t(i)] = 1;
     }
   }
+  a.unit_of = torch::tensor(unit_of, torch::kInt64);
+  a.scale = torch::tensor(scale, torch::kFloat32);
   a.identity = identity;
   a.mean_correlation = live_count ? total / double(live_count) : 0.0;
   return a;
