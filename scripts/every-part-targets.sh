@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Every part on one model, against every attack at several seeds: marks an unmarked pipeline
+# model with the shipped robust configs (128-bit noise-aware white-box mark, smooth black-box
+# keys, keyed regions trained into the weights, and the guard for serving), then attacks the
+# file (weight shifting, FTAL with Adam and with SGD, overwriting, obfuscation at each SEED;
+# pruning and quantisation, which draw nothing) and the served model (hard-label extraction at
+# each SEED, distillation, input filters), and verifies every result with the owner's key; then
+# checks models that never saw the owner's (students of the unmarked model at each SEED, the
+# pipeline's independently trained integrity models) against the same key.
+# Prints one line per model; OUT/summary.txt holds them all.
+# Usage: scripts/every-part-targets.sh RUN ARCH [OUT]   (RUN: a pipeline folder holding the
+#   unmarked ARCH.pt and data.json, e.g. from `make -f scripts/experiments.mk PROFILE=full`)
+# Settings: SEEDS (default "7 8 9 10 11"), PARTS (default "build file served claims"), BIN (tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=$1 ARCH=$2 OUT=${3:-runs/every-part-$2}
+SEEDS=${SEEDS:-7 8 9 10 11} PARTS=${PARTS:-build file served claims} B=${BIN:-build/bin}
+DATA=$(cat "$RUN/data.json")
+mkdir -p "$OUT"
+py=/usr/bin/python3
+with_data() {  # CONFIG OUT: the config with the run's data, 2 threads and no overhead timing
+  $py - "$1" "$2" "$DATA" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["data"] = json.loads(sys.argv[3])
+c["threads"] = 2
+if "measure_overhead" in c: c["measure_overhead"] = False
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+}
+
+build() {  # the owner's model: white-box, black-box, regions trained in, guard
+  for c in keys-whitebox-robust embed-whitebox-noise-aware keys-blackbox-smooth embed-blackbox \
+           keys-regions embed-regions-trained embed-regions; do
+    with_data "configs/$c.json" "$OUT/$c.json"
+  done
+  local o=$OUT
+  [ -f $o/draft.key ] || $B/ds-gen-keys --config $o/keys-whitebox-robust.json --model "$RUN/$ARCH.pt" --out $o/draft.key -q
+  [ -f $o/wb.pt ] || $B/ds-embed-wm --config $o/embed-whitebox-noise-aware.json --model "$RUN/$ARCH.pt" \
+    --keys $o/draft.key --out $o/wb.pt --keys-out $o/wb.key --report $o/embed-wb.json -q
+  [ -f $o/both.cand ] || $B/ds-gen-keys --config $o/keys-blackbox-smooth.json --model $o/wb.pt --keys $o/wb.key --out $o/both.cand -q
+  [ -f $o/both.pt ] || $B/ds-embed-wm --config $o/embed-blackbox.json --model $o/wb.pt --keys $o/both.cand \
+    --out $o/both.pt --keys-out $o/both.key --report $o/embed-bb.json -q
+  [ -f $o/owner.key ] || $B/ds-gen-keys --config $o/keys-regions.json --model $o/both.pt --keys $o/both.key --out $o/owner.key -q
+  # The same regions, verified on held-out test inputs: what a student generalised beyond the
+  # queries it made (a thief whose own data is not the owner's).
+  $py -c "import json,sys; c=json.load(open(sys.argv[1])); c['regions']['verify_from']='test'; json.dump(c, open(sys.argv[2],'w'))" \
+    $o/keys-regions.json $o/keys-regions-heldout.json
+  [ -f $o/owner-heldout.key ] || $B/ds-gen-keys --config $o/keys-regions-heldout.json --model $o/both.pt \
+    --keys $o/both.key --out $o/owner-heldout.key -q
+  [ -f $o/owner.pt ] || $B/ds-embed-wm --config $o/embed-regions-trained.json --model $o/both.pt \
+    --keys $o/owner.key --out $o/owner.pt --report $o/embed-trained.json -q
+  [ -f $o/served.pt ] || $B/ds-embed-wm --config $o/embed-regions.json --model $o/owner.pt \
+    --keys $o/owner.key --out $o/served.pt --report $o/guard.json -q
+  $B/ds-verify --keys $o/owner.key --model $o/owner.pt --report $o/verify-owner.json -q || true
+  summary owner
+  $py -c "import json,sys; print('unmarked %.4f, served (guard) %.4f' % (json.load(open(sys.argv[1]))['test_accuracy_before'], json.load(open(sys.argv[2]))['test_accuracy']))" $o/embed-wb.json $o/guard.json | tee -a $o/summary.txt
+}
+
+summary() {  # NAME: the attacked model's accuracy (or the owner's) and each part's evidence
+  $py - "$OUT" "$1" <<'PY'
+import json, os, sys
+out, name = sys.argv[1:3]
+v = json.load(open(f"{out}/verify-{name}.json"))
+a = f"{out}/attack-{name}.json"
+acc = json.load(open(a if os.path.exists(a) else f"{out}/embed-trained.json"))["test_accuracy"]
+acc = "-" if acc is None else f"{acc:.4f}"
+parts = []
+if "whitebox" in v: parts.append(f"wb BER {v['whitebox']['ber']:.3f} p {v['whitebox']['p_value']:.2g}")
+if "blackbox" in v: parts.append(f"bb {v['blackbox']['mismatches']}/{v['blackbox']['keys']} wrong p {v['blackbox']['p_value']:.2g}")
+if "regions" in v: parts.append(f"regions {v['regions']['matches']}/{v['regions']['queries']} p {v['regions']['p_value']:.2g}")
+line = (f"{name}: acc {acc}  " + "  ".join(parts) +
+        f"  verdict p {v['p_value']:.2g} {'proven' if v['verified'] else 'NOT proven'}")
+print(line)
+open(f"{out}/summary.txt", "a").write(line + "\n")
+PY
+}
+
+attack() {  # NAME MODEL SEED JSON-FIELDS
+  echo "{\"data\": $DATA, \"seed\": $3, \"threads\": 2, \"attacker_fraction\": 0.5, $4}" >"$OUT/$1.json"
+  [ -f "$OUT/$1.pt" ] || $B/ds-attack --config "$OUT/$1.json" --model "$2" --keys "$OUT/owner.key" \
+    --out "$OUT/$1.pt" --report "$OUT/attack-$1.json" -q
+  $B/ds-verify --keys "$OUT/owner.key" --model "$OUT/$1.pt" --report "$OUT/verify-$1.json" -q || true
+  summary "$1"
+}
+
+heldout() {  # NAME: the regions part read on held-out test inputs
+  $B/ds-verify --keys "$OUT/owner-heldout.key" --model "$OUT/$1.pt" --report "$OUT/heldout-$1.json" -q || true
+  $py -c "import json,sys; r=json.load(open(sys.argv[1]))['regions']; print('  held-out regions %d/%d p %.2g' % (r['matches'], r['queries'], r['p_value']))" \
+    "$OUT/heldout-$1.json" | tee -a "$OUT/summary.txt"
+}
+
+file_attacks() {  # a thief who holds the file
+  local m=$OUT/owner.pt
+  for s in $SEEDS; do
+    attack shift-s$s $m $s '"attack": "weight_shift"'
+    attack ftal-adam-s$s $m $s '"attack": "finetune", "mode": "ftal", "optimizer": {"name": "adam"}, "lr": 0.001, "epochs": 10'
+    attack ftal-sgd-s$s $m $s '"attack": "finetune", "mode": "ftal", "lr": 0.01, "epochs": 10'
+    attack overwrite-s$s $m $s '"attack": "overwrite", "marks": "whitebox", "epochs": 5'
+    attack obfuscate-s$s $m $s '"attack": "obfuscate", "dummy_fraction": 0.5, "low": 0.2, "high": 5.0'
+  done
+  for r in 0.5 0.6 0.7 0.8 0.9; do attack prune-$r $m 7 "\"attack\": \"prune\", \"rate\": $r"; done
+  for b in 8 4; do attack quant-$b $m 7 "\"attack\": \"quantize\", \"bits\": $b"; done
+}
+
+served_attacks() {  # a thief who only queries the served model
+  local m=$OUT/served.pt
+  local student='"optimizer": {"name": "adam", "lr": 0.001, "schedule": "cosine"}, "epochs": 20'
+  for s in $SEEDS; do
+    attack extract-s$s $m $s "\"attack\": \"extract\", $student"
+    heldout extract-s$s
+  done
+  attack distill-t4 $m 7 '"attack": "distill", "attacker_fraction": 1.0, "temperature": 4, "epochs": 10'
+  attack gaussian-0.5 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.5'
+  attack gaussian-0.7 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.7'
+  attack jpeg-50 $m 7 '"attack": "preprocess", "filter": "jpeg", "quality": 50'
+  attack bits-3 $m 7 '"attack": "preprocess", "filter": "bits", "bits": 3'
+  attack noise-0.05 $m 7 '"attack": "preprocess", "filter": "noise", "scale": 0.05'
+}
+
+claims() {  # models that never saw the owner's: students of the unmarked model, independent ones
+  local student='"optimizer": {"name": "adam", "lr": 0.001, "schedule": "cosine"}, "epochs": 20'
+  for s in $SEEDS; do attack unmarked-extract-s$s "$RUN/$ARCH.pt" $s "\"attack\": \"extract\", $student"; done
+  for m in "$RUN"/integrity/*-s*.pt; do
+    local n; n=independent-$(basename "$m" .pt)
+    $B/ds-verify --keys "$OUT/owner.key" --model "$m" --report "$OUT/verify-$n.json" -q || true
+    echo '{"test_accuracy": null}' >"$OUT/attack-$n.json"  # trained by the pipeline, not measured here
+    summary "$n"
+  done
+}
+
+for p in $PARTS; do
+  case $p in
+    build) build ;;
+    file) file_attacks ;;
+    served) served_attacks ;;
+    claims) claims ;;
+    *) echo "every-part-targets: unknown part '$p' (build, file, served, claims)" >&2; exit 2 ;;
+  esac
+done
