@@ -7,7 +7,8 @@
 # each SEED, distillation, input filters), and verifies every result with the owner's key; then
 # checks models that never saw the owner's (students of the unmarked model at each SEED, the
 # pipeline's independently trained integrity models) against the same key.
-# Prints one line per model; OUT/summary.txt holds them all.
+# Prints one line per model; OUT/summary.txt holds them all, and
+# `scripts/every_part_summary.py OUT` tabulates them.
 # Usage: scripts/every-part-targets.sh RUN ARCH [OUT]   (RUN: a pipeline folder holding the
 #   unmarked ARCH.pt and data.json, e.g. from `make -f scripts/experiments.mk PROFILE=full`)
 # Settings: SEEDS (default "7 8 9 10 11"), PARTS (default "build file served claims"), BIN (tools).
