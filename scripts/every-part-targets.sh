@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every part on one model, against every attack at several seeds: marks an unmarked pipeline
-# model with the shipped robust configs (128-bit noise-aware white-box mark, smooth black-box
-# keys, keyed regions trained into the weights, and the guard for serving), then attacks the
+# model with the shipped robust configs (128-bit noise-aware white-box mark, black-box keys,
+# keyed regions trained into the weights, and the guard for serving), then attacks the
 # file (weight shifting, FTAL with Adam and with SGD, overwriting, obfuscation at each SEED;
 # pruning and quantisation, which draw nothing) and the served model (hard-label extraction at
 # each SEED, distillation, input filters), and verifies every result with the owner's key; then
@@ -31,7 +31,7 @@ PY
 }
 
 build() {  # the owner's model: white-box, black-box, regions trained in, guard
-  for c in keys-whitebox-robust embed-whitebox-noise-aware keys-blackbox-smooth embed-blackbox \
+  for c in keys-whitebox-robust embed-whitebox-noise-aware keys-blackbox embed-blackbox \
            keys-regions embed-regions-trained embed-regions; do
     with_data "configs/$c.json" "$OUT/$c.json"
   done
@@ -39,7 +39,7 @@ build() {  # the owner's model: white-box, black-box, regions trained in, guard
   [ -f $o/draft.key ] || $B/ds-gen-keys --config $o/keys-whitebox-robust.json --model "$RUN/$ARCH.pt" --out $o/draft.key -q
   [ -f $o/wb.pt ] || $B/ds-embed-wm --config $o/embed-whitebox-noise-aware.json --model "$RUN/$ARCH.pt" \
     --keys $o/draft.key --out $o/wb.pt --keys-out $o/wb.key --report $o/embed-wb.json -q
-  [ -f $o/both.cand ] || $B/ds-gen-keys --config $o/keys-blackbox-smooth.json --model $o/wb.pt --keys $o/wb.key --out $o/both.cand -q
+  [ -f $o/both.cand ] || $B/ds-gen-keys --config $o/keys-blackbox.json --model $o/wb.pt --keys $o/wb.key --out $o/both.cand -q
   [ -f $o/both.pt ] || $B/ds-embed-wm --config $o/embed-blackbox.json --model $o/wb.pt --keys $o/both.cand \
     --out $o/both.pt --keys-out $o/both.key --report $o/embed-bb.json -q
   [ -f $o/owner.key ] || $B/ds-gen-keys --config $o/keys-regions.json --model $o/both.pt --keys $o/both.key --out $o/owner.key -q

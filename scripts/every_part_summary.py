@@ -33,8 +33,12 @@ def row(name):
     return cells, v
 
 
-names = sorted(os.path.basename(p)[len("verify-"):-len(".json")]
-               for p in glob.glob(f"{out}/verify-*.json"))
+def natural(name):  # extract-s7 before extract-s10
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+names = sorted((os.path.basename(p)[len("verify-"):-len(".json")]
+                for p in glob.glob(f"{out}/verify-*.json")), key=natural)
 print("| model | test acc | white-box BER, p | black-box wrong, p | regions matches, p |"
       " held-out regions, p | verdict p | proven |")
 print("|---|---|---|---|---|---|---|---|")

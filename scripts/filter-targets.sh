@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Input filters on the serving path against uniform and smooth black-box keys: adds 32 smooth
-# keys (configs/keys-blackbox-smooth.json) to each pipeline model's white-box mark, then serves
+# keys (configs/keys-blackbox.json with "source": "smooth") to each pipeline model's white-box
+# mark, then serves
 # the uniform-key model (ARCH-both) and the smooth-key one behind Gaussian blurs, a 3x3 box mean
 # and a 3x3 median, and verifies each with its key. Prints one line per filtered model.
 # Usage: scripts/filter-targets.sh RUN [OUT]   (RUN: a pipeline folder holding ARCH-wb.pt,
@@ -13,8 +14,9 @@ B=${BIN:-build/bin}
 DATA=$(cat "$RUN/data.json")
 mkdir -p "$OUT"
 sed 's/"threads": 1/"threads": 2/' configs/embed-blackbox.json >"$OUT/embed-bb.json"
+sed 's/"source": "uniform"/"source": "smooth", "cell": 4/' configs/keys-blackbox.json >"$OUT/keys-bb-smooth.json"
 for a in ${ARCHS:-mlp cnn}; do
-  [ -f "$OUT/$a-smooth.cand" ] || $B/ds-gen-keys --config configs/keys-blackbox-smooth.json \
+  [ -f "$OUT/$a-smooth.cand" ] || $B/ds-gen-keys --config "$OUT/keys-bb-smooth.json" \
     --model "$RUN/$a-wb.pt" --keys "$RUN/$a-wb.key" --out "$OUT/$a-smooth.cand" -q
   [ -f "$OUT/$a-smooth.pt" ] || $B/ds-embed-wm --config "$OUT/embed-bb.json" --model "$RUN/$a-wb.pt" \
     --keys "$OUT/$a-smooth.cand" --out "$OUT/$a-smooth.pt" --keys-out "$OUT/$a-smooth.key" \
