@@ -10,7 +10,9 @@
 # Prints one line per model; OUT/summary.txt holds them all, and
 # `scripts/every_part_summary.py OUT` tabulates them.
 # Usage: scripts/every-part-targets.sh RUN ARCH [OUT]   (RUN: a pipeline folder holding the
-#   unmarked ARCH.pt and data.json, e.g. from `make -f scripts/experiments.mk PROFILE=full`)
+#   unmarked ARCH.pt, data.json and integrity/*-s*.pt, e.g. from
+#   `make -f scripts/experiments.mk PROFILE=full`; default OUT runs/every-part-ARCH)
+# About 2 h for the MLP on 2 cores; every step is skipped when its output exists.
 # Settings: SEEDS (default "7 8 9 10 11"), PARTS (default "build file served claims"), BIN (tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
