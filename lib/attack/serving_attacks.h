@@ -1,8 +1,8 @@
 // Attacks on the serving path: the thief keeps the weights untouched and filters every input
 // before the model sees it (box or Gaussian smoothing, a median filter, fewer bits per pixel,
 // Gaussian noise, JPEG-like compression), which costs no training and can wash out key inputs
-// that live in high frequencies. The suspect is wrapped,
-// so that both verification modes (weights and taps, or query answers) see the filter.
+// that live in high frequencies. The suspect is wrapped, so that both verification modes
+// (weights and taps, or query answers) see the filter.
 #pragma once
 
 #include <torch/script.h>

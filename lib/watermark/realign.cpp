@@ -114,8 +114,7 @@ Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspe
   std::vector<int64_t> col = min_cost_assignment(-corr);
   torch::Tensor ref_rms = ref.pow(2).mean(0).sqrt(), sus_rms = sus.pow(2).mean(0).sqrt();
   torch::Tensor live = ref.std(0).gt(1e-6 * std::max(1e-12, ref_rms.max().item<double>()));
-  // Element loops read through accessors: one dispatcher call per element costs more than the
-  // rest of a 512-unit match.
+  // The per-unit loops read plain arrays, not one tensor call per element.
   std::vector<int64_t> unit_of(size_t(w), -1);
   std::vector<float> scale(size_t(w), 1.0f);
   auto corr_at = corr.accessor<double, 2>();
