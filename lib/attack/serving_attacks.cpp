@@ -45,9 +45,12 @@ void register_jpeg_tables(torch::jit::Module& m, int64_t quality) {
   m.register_buffer("jpeg_dct", dct);
 }
 
-// The Gaussian blur's kernel, normalised, as a 1 x 1 x k x k buffer; k = 2 ceil(3 sigma) + 1.
+// The Gaussian blur's kernel radius: 3 sigma, rounded up.
+int64_t blur_radius(double sigma) { return int64_t(std::ceil(3.0 * sigma)); }
+
+// The Gaussian blur's kernel, normalised, as a 1 x 1 x k x k buffer; k = 2 radius + 1.
 void register_blur_kernel(torch::jit::Module& m, double sigma) {
-  const int64_t r = int64_t(std::ceil(3.0 * sigma)), k = 2 * r + 1;
+  const int64_t r = blur_radius(sigma), k = 2 * r + 1;
   torch::Tensor t = torch::arange(-r, r + 1, torch::kFloat64);
   torch::Tensor g = (-(t * t) / (2.0 * sigma * sigma)).exp();
   g = g / g.sum();
@@ -62,7 +65,7 @@ std::string filter_source(const InputFilter& f) {
            "], False, False)\n";
   }
   if (f.kind == "gaussian") {  // each channel blurred alone, edges replicated
-    const std::string r = std::to_string(int64_t(std::ceil(3.0 * f.sigma)));
+    const std::string r = std::to_string(blur_radius(f.sigma));
     return "    n, c, h, w = x.size(0), x.size(1), x.size(2), x.size(3)\n"
            "    xp = torch.replication_pad2d(x.reshape([n * c, 1, h, w]), [" +
            r + ", " + r + ", " + r + ", " + r +

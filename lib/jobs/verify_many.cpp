@@ -42,15 +42,14 @@ Json verify_one(const std::string& path, const OwnerKey& key, const std::string&
                            key_path + " was made for " + Json(key.input_shape).dump());
     }
     OwnershipVerdict v = decide_ownership(&model.module, path, key, torch::Tensor(), alpha);
-    Json full = v.to_json();
     line["verdict"] = v.verified ? "proven" : "not proven";
     line["p_value"] = v.p_value;
     line["log10_p_value"] = v.log10_p_value;
-    for (const char* part : {"whitebox", "blackbox", "regions"}) {
-      if (full.contains(part) && full[part].contains("p_value")) {
-        line["parts"][part] = full[part]["p_value"];
-      }
+    if (v.whitebox && v.whitebox->checked) {
+      line["parts"]["whitebox"] = v.whitebox->extraction.p_value;
     }
+    if (v.blackbox) line["parts"]["blackbox"] = v.blackbox->decision.p_value;
+    if (v.regions) line["parts"]["regions"] = v.regions->decision.p_value;
   } catch (const std::exception& e) {
     line["verdict"] = "error";
     line["error"] = e.what();
