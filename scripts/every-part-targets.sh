@@ -8,7 +8,7 @@
 # checks models that never saw the owner's (students of the unmarked model at each SEED, the
 # pipeline's independently trained integrity models) against the same key.
 # Prints one line per model; OUT/summary.txt holds them all, and
-# `scripts/every_part_summary.py OUT` tabulates them.
+# `scripts/verdicts.py OUT` tabulates them.
 # Usage: scripts/every-part-targets.sh RUN ARCH [OUT]   (RUN: a pipeline folder holding the
 #   unmarked ARCH.pt, data.json and integrity/*-s*.pt, e.g. from
 #   `make -f scripts/experiments.mk PROFILE=full`; default OUT runs/every-part-ARCH)
@@ -56,41 +56,25 @@ build() {  # the owner's model: white-box, black-box, regions trained in, guard
   [ -f $o/served.pt ] || $B/ds-embed-wm --config $o/embed-regions.json --model $o/owner.pt \
     --keys $o/owner.key --out $o/served.pt --report $o/guard.json -q
   $B/ds-verify --keys $o/owner.key --model $o/owner.pt --report $o/verify-owner.json -q || true
-  summary owner
-  $py -c "import json,sys; print('unmarked %.4f, served (guard) %.4f' % (json.load(open(sys.argv[1]))['test_accuracy_before'], json.load(open(sys.argv[2]))['test_accuracy']))" $o/embed-wb.json $o/guard.json | tee -a $o/summary.txt
+  line owner
+  $py -c "import json,sys; a=[json.load(open(p)) for p in sys.argv[1:]]; print('accuracy: unmarked %.4f, file %.4f, served (guard) %.4f' % (a[0]['test_accuracy_before'], a[1]['test_accuracy'], a[2]['test_accuracy']))" \
+    $o/embed-wb.json $o/embed-trained.json $o/guard.json | tee -a $o/summary.txt
 }
 
-summary() {  # NAME: the attacked model's accuracy (or the owner's) and each part's evidence
-  $py - "$OUT" "$1" <<'PY'
-import json, os, sys
-out, name = sys.argv[1:3]
-v = json.load(open(f"{out}/verify-{name}.json"))
-a = f"{out}/attack-{name}.json"
-acc = json.load(open(a if os.path.exists(a) else f"{out}/embed-trained.json"))["test_accuracy"]
-acc = "-" if acc is None else f"{acc:.4f}"
-parts = []
-if "whitebox" in v: parts.append(f"wb BER {v['whitebox']['ber']:.3f} p {v['whitebox']['p_value']:.2g}")
-if "blackbox" in v: parts.append(f"bb {v['blackbox']['mismatches']}/{v['blackbox']['keys']} wrong p {v['blackbox']['p_value']:.2g}")
-if "regions" in v: parts.append(f"regions {v['regions']['matches']}/{v['regions']['queries']} p {v['regions']['p_value']:.2g}")
-line = (f"{name}: acc {acc}  " + "  ".join(parts) +
-        f"  verdict p {v['p_value']:.2g} {'proven' if v['verified'] else 'NOT proven'}")
-print(line)
-open(f"{out}/summary.txt", "a").write(line + "\n")
-PY
+line() {  # NAME: the model's accuracy and each part's evidence, on stdout and in OUT/summary.txt
+  $py scripts/verdicts.py "$OUT" "$1" | tee -a "$OUT/summary.txt"
 }
 
-attack() {  # NAME MODEL SEED JSON-FIELDS
+run_attack() {  # NAME MODEL SEED JSON-FIELDS: the attack, then ds-verify on its output
   echo "{\"data\": $DATA, \"seed\": $3, \"threads\": 2, \"attacker_fraction\": 0.5, $4}" >"$OUT/$1.json"
   [ -f "$OUT/$1.pt" ] || $B/ds-attack --config "$OUT/$1.json" --model "$2" --keys "$OUT/owner.key" \
     --out "$OUT/$1.pt" --report "$OUT/attack-$1.json" -q
   $B/ds-verify --keys "$OUT/owner.key" --model "$OUT/$1.pt" --report "$OUT/verify-$1.json" -q || true
-  summary "$1"
 }
+attack() { run_attack "$@"; line "$1"; }
 
 heldout() {  # NAME: the regions part read on held-out test inputs
   $B/ds-verify --keys "$OUT/owner-heldout.key" --model "$OUT/$1.pt" --report "$OUT/heldout-$1.json" -q || true
-  $py -c "import json,sys; r=json.load(open(sys.argv[1]))['regions']; print('  held-out regions %d/%d p %.2g' % (r['matches'], r['queries'], r['p_value']))" \
-    "$OUT/heldout-$1.json" | tee -a "$OUT/summary.txt"
 }
 
 file_attacks() {  # a thief who holds the file
@@ -110,8 +94,9 @@ served_attacks() {  # a thief who only queries the served model
   local m=$OUT/served.pt
   local student='"optimizer": {"name": "adam", "lr": 0.001, "schedule": "cosine"}, "epochs": 20'
   for s in $SEEDS; do
-    attack extract-s$s $m $s "\"attack\": \"extract\", $student"
+    run_attack extract-s$s $m $s "\"attack\": \"extract\", $student"
     heldout extract-s$s
+    line extract-s$s
   done
   attack distill-t4 $m 7 '"attack": "distill", "attacker_fraction": 1.0, "temperature": 4, "epochs": 10'
   attack gaussian-0.5 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.5'
@@ -127,8 +112,7 @@ claims() {  # models that never saw the owner's: students of the unmarked model,
   for m in "$RUN"/integrity/*-s*.pt; do
     local n; n=independent-$(basename "$m" .pt)
     $B/ds-verify --keys "$OUT/owner.key" --model "$m" --report "$OUT/verify-$n.json" -q || true
-    echo '{"test_accuracy": null}' >"$OUT/attack-$n.json"  # trained by the pipeline, not measured here
-    summary "$n"
+    line "$n"
   done
 }
 

@@ -27,15 +27,7 @@ one() {  # NAME MODEL KEY FIELDS
   [ -f "$OUT/$1.pt" ] || $B/ds-attack --config "$OUT/$1.json" --model "$2" --keys "$3" \
     --out "$OUT/$1.pt" --report "$OUT/attack-$1.json" -q
   $B/ds-verify --keys "$3" --model "$OUT/$1.pt" --report "$OUT/verify-$1.json" -q || true
-  /usr/bin/python3 - "$OUT" "$1" <<'PY'
-import json, sys
-out, n = sys.argv[1:3]
-a, v = (json.load(open(f"{out}/{k}-{n}.json")) for k in ("attack", "verify"))
-w, b = v["whitebox"], v["blackbox"]
-print(f"{n}: acc {a['test_accuracy']:.4f}  wb BER {w['ber']:.3f} p {w['p_value']:.2g}  bb "
-      f"{b['mismatches']}/{b['keys']} wrong p {b['p_value']:.2g}  verdict p {v['p_value']:.2g}"
-      f" {'proven' if v['verified'] else 'NOT proven'}")
-PY
+  /usr/bin/python3 scripts/verdicts.py "$OUT" "$1"
 }
 for a in ${ARCHS:-mlp cnn}; do
   for k in uniform smooth; do

@@ -17,23 +17,12 @@ mkdir -p "$OUT"
 [ -f "$OUT/trained.pt" ] || $B/ds-embed-wm --config "$EMBED" --model "$RUN/$ARCH-both.pt" \
   --keys "$KEY" --out "$OUT/trained.pt" --report "$OUT/embed.json" -q
 
-summary() {  # NAME: the attacked model's accuracy and each part's evidence
-  /usr/bin/python3 - "$OUT/attack-$1.json" "$OUT/verify-$1.json" "$1" <<'PY'
-import json, sys
-a, v = (json.load(open(p)) for p in sys.argv[1:3])
-print(f"{sys.argv[3]}: accuracy {a['test_accuracy']:.4f}  white-box BER {v['ber']:.3f}"
-      f" p {v['whitebox']['p_value']:.2g}  black-box {v['blackbox']['mismatches']}/"
-      f"{v['blackbox']['keys']} wrong  regions {v['regions']['matches']}/{v['regions']['queries']}"
-      f" p {v['regions']['p_value']:.2g}  verdict p {v['p_value']:.2g}"
-      f" {'proven' if v['verified'] else 'NOT proven'}")
-PY
-}
 attack() {  # NAME SEED JSON-FIELDS
   echo "{\"data\": $DATA, \"seed\": $2, \"threads\": 2, \"attacker_fraction\": 0.5, $3}" >"$OUT/$1.json"
   [ -f "$OUT/$1.pt" ] || $B/ds-attack --config "$OUT/$1.json" --model "$OUT/trained.pt" \
     --out "$OUT/$1.pt" --report "$OUT/attack-$1.json" -q
   $B/ds-verify --keys "$KEY" --model "$OUT/$1.pt" --report "$OUT/verify-$1.json" -q || true
-  summary "$1"
+  /usr/bin/python3 scripts/verdicts.py "$OUT" "$1"
 }
 for s in $SEEDS; do attack "shift-s$s" "$s" '"attack": "weight_shift"'; done
 for s in $SEEDS; do
