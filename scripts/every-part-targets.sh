@@ -78,12 +78,15 @@ heldout() {  # NAME: the regions part read on held-out test inputs
 }
 
 file_attacks() {  # a thief who holds the file
-  local m=$OUT/owner.pt
+  local m=$OUT/owner.pt s
+  # One family at every seed before the next, so that a run cut short leaves whole families.
+  for s in $SEEDS; do attack shift-s$s $m $s '"attack": "weight_shift"'; done
   for s in $SEEDS; do
-    attack shift-s$s $m $s '"attack": "weight_shift"'
     attack ftal-adam-s$s $m $s '"attack": "finetune", "mode": "ftal", "optimizer": {"name": "adam"}, "lr": 0.001, "epochs": 10'
-    attack ftal-sgd-s$s $m $s '"attack": "finetune", "mode": "ftal", "lr": 0.01, "epochs": 10'
-    attack overwrite-s$s $m $s '"attack": "overwrite", "marks": "whitebox", "epochs": 5'
+  done
+  for s in $SEEDS; do attack ftal-sgd-s$s $m $s '"attack": "finetune", "mode": "ftal", "lr": 0.01, "epochs": 10'; done
+  for s in $SEEDS; do attack overwrite-s$s $m $s '"attack": "overwrite", "marks": "whitebox", "epochs": 5'; done
+  for s in $SEEDS; do
     attack obfuscate-s$s $m $s '"attack": "obfuscate", "dummy_fraction": 0.5, "low": 0.2, "high": 5.0'
   done
   for r in 0.5 0.6 0.7 0.8 0.9; do attack prune-$r $m 7 "\"attack\": \"prune\", \"rate\": $r"; done
@@ -108,12 +111,12 @@ served_attacks() {  # a thief who only queries the served model
 
 claims() {  # models that never saw the owner's: students of the unmarked model, independent ones
   local student='"optimizer": {"name": "adam", "lr": 0.001, "schedule": "cosine"}, "epochs": 20'
-  for s in $SEEDS; do attack unmarked-extract-s$s "$RUN/$ARCH.pt" $s "\"attack\": \"extract\", $student"; done
   for m in "$RUN"/integrity/*-s*.pt; do
     local n; n=independent-$(basename "$m" .pt)
     $B/ds-verify --keys "$OUT/owner.key" --model "$m" --report "$OUT/verify-$n.json" -q || true
     line "$n"
   done
+  for s in $SEEDS; do attack unmarked-extract-s$s "$RUN/$ARCH.pt" $s "\"attack\": \"extract\", $student"; done
 }
 
 for p in $PARTS; do
