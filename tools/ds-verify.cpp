@@ -30,10 +30,15 @@ int main(int argc, char** argv) {
                        "The owner's public key (.pub): the key must be signed with it");
         app.add_option("--alpha", job.alpha,
                        "Largest false-claim probability that proves ownership (default 1e-6)");
+        app.add_option("--parts", job.parts,
+                       "Check only these parts, comma-separated (whitebox, blackbox, regions); "
+                       "default every part the key holds. Also limits --export-queries")
+            ->delimiter(',')
+            ->check(CLI::IsMember({"whitebox", "blackbox", "regions"}));
       },
       [&] {
         if (!export_dir.empty()) {
-          int64_t n = ds::export_queries(job.key_path, export_dir);
+          int64_t n = ds::export_queries(job, export_dir);
           spdlog::info("wrote {} queries to {}", n, export_dir);
           return ds::kExitOk;
         }

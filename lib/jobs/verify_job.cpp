@@ -12,17 +12,32 @@
 #include "watermark/ownership.h"
 #include "watermark/signing.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 
 namespace ds {
 
-int64_t export_queries(const std::string& key_path, const std::string& dir) {
+void keep_parts(OwnerKey& key, const std::vector<std::string>& parts, const std::string& key_path) {
+  if (parts.empty()) return;
+  auto wanted = [&](const char* name, bool held) {
+    bool w = std::find(parts.begin(), parts.end(), name) != parts.end();
+    if (w && !held) fail_input(key_path, std::string("key has no ") + name + " part (--parts)");
+    return w;
+  };
+  if (!wanted("whitebox", bool(key.whitebox))) key.whitebox.reset();
+  if (!wanted("blackbox", bool(key.blackbox))) key.blackbox.reset();
+  if (!wanted("regions", bool(key.regions))) key.regions.reset();
+}
+
+int64_t export_queries(const VerifyJob& job, const std::string& dir) {
+  const std::string& key_path = job.key_path;
   OwnerKey key = read_key(key_path);
   if (key.blackbox && key.blackbox->stage != "final") {
     fail_input(key_path, "black-box part holds candidates, not keys: embed it first");
   }
+  keep_parts(key, job.parts, key_path);
   const torch::Tensor x = query_inputs(key);
   if (!x.defined()) fail_input(key_path, "key has no black-box keys or keyed regions to export");
   std::error_code ec;
@@ -88,6 +103,8 @@ OwnerKey read_trusted_key(const VerifyJob& job, Json& inputs, Json& key_checks) 
   if (key.blackbox && key.blackbox->stage != "final") {
     fail_input(job.key_path, "black-box part holds candidates, not keys: embed it first");
   }
+  keep_parts(key, job.parts, job.key_path);
+  if (!job.parts.empty()) inputs["parts"] = job.parts;
   return key;
 }
 

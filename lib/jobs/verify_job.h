@@ -21,6 +21,9 @@ struct VerifyJob {
   std::string commitment_path;    // optional: the owner's published commitment (signing.h)
   std::string owner_public_path;  // optional: the owner's public key the key must be signed with
   double alpha = kDefaultAlpha;   // white-box: largest false-claim probability that proves
+  // Check only these parts ("whitebox", "blackbox", "regions"; empty: every part the key
+  // holds). Chosen before the suspect is asked, so the Bonferroni count stays honest.
+  std::vector<std::string> parts;
 };
 
 struct VerifyResult : JobResult {
@@ -35,16 +38,21 @@ struct VerifyResult : JobResult {
 };
 
 // The job's key, read and checked (content hash, signature, commitment, owner; a black-box
-// part must be final), with its report entry in inputs["key"] and the checks in key_checks.
+// part must be final), with its report entry in inputs["key"] and the checks in key_checks;
+// the parts job.parts leaves out are dropped after the checks.
 OwnerKey read_trusted_key(const VerifyJob& job, Json& inputs, Json& key_checks);
 
 // Runs every check the key supports and writes the report when job.report_path is set.
 VerifyResult run_verify_job(const VerifyJob& job);
 
-// Writes the black-box key inputs for querying a remote model: DIR/queries.pt
-// (torch.save-compatible {'x': float images in [0, 1]}) and DIR/query_NNN.png, in key order.
-// Returns the number of queries.
-int64_t export_queries(const std::string& key_path, const std::string& dir);
+// Keeps only the named parts of the key (all when `parts` is empty); a name the key lacks is an
+// input error naming --parts.
+void keep_parts(OwnerKey& key, const std::vector<std::string>& parts, const std::string& key_path);
+
+// Writes the inputs of the key's query parts (black-box keys, keyed regions; only those in
+// job.parts when given) for querying a remote model: DIR/queries.pt (torch.save-compatible
+// {'x': float images in [0, 1]}) and DIR/query_NNN.png, in key order. Returns their number.
+int64_t export_queries(const VerifyJob& job, const std::string& dir);
 
 // Reads labels a remote model returned: a JSON list of integers, or {"labels": [...]}.
 torch::Tensor read_predictions(const std::string& path, int64_t count, int64_t num_classes);

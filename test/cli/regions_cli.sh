@@ -110,5 +110,26 @@ JSON
       --out "$T/x.pt" --keys-out "$T/k2.key"
     expect_error_line "keyed regions change no key: drop --keys-out"
     ;;
+  parts)
+    # --parts checks only the named parts, and the Bonferroni count is theirs alone.
+    guard_base
+    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/wb.key"
+    expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-rg.json" --model "$T/base.pt" --keys "$T/wb.key" \
+      --out "$T/both.key"
+    expect_exit 0 "$BIN/ds-verify" --model "$T/served.pt" --keys "$T/both.key" --report "$T/all.json"
+    expect_exit 0 "$BIN/ds-verify" --model "$T/served.pt" --keys "$T/both.key" --parts regions \
+      --report "$T/rg.json"
+    [ "$(json_get "$T/all.json" "['parts_checked']")" = 2 ] || fail "every part: $(json_get "$T/all.json" "['parts_checked']")"
+    $PY -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(not (r['parts_checked'] == 1 and
+      'whitebox' not in r and r['inputs']['parts'] == ['regions']))" "$T/rg.json" ||
+      fail "--parts regions checked $(json_get "$T/rg.json" "['parts_checked']") parts"
+    expect_exit 0 "$BIN/ds-verify" --keys "$T/both.key" --parts regions --export-queries "$T/q"
+    answer_queries "$T/served.pt" "$T/q/queries.pt" "$T/served-labels.json"
+    expect_exit 0 "$BIN/ds-verify" --keys "$T/both.key" --parts regions --predictions "$T/served-labels.json"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/served.pt" --keys "$T/owner.key" --parts blackbox
+    expect_error_line "owner.key: key has no blackbox part (--parts)"
+    expect_exit 2 "$BIN/ds-verify" --model "$T/served.pt" --keys "$T/owner.key" --parts everything
+    expect_error_line "--parts"
+    ;;
   *) fail "unknown case $CASE" ;;
 esac
