@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "model/train.h"
 #include "model/zoo.h"
 #include "test_util.h"
 #include "watermark/centre_terms.h"
@@ -191,6 +192,23 @@ TEST(Embedding, ReachesZeroBerAndKeepsTheModelShape) {
   for (const auto& p : base.model.named_parameters()) names_after.push_back(p.name);
   EXPECT_EQ(names_before, names_after);
   EXPECT_TRUE(base.model.find_method("taps").has_value());
+}
+
+// The optimizer's schedule applies to the embedding's epochs, as it does to training's.
+TEST(Embedding, FollowsTheLearningRateSchedule) {
+  Fixture f;
+  ds::OwnerKey k = f.key(5, 16);
+  SmallEmbedding e = small_embedding(f);
+  e.config.max_epochs = 3;
+  e.config.accuracy_budget = -1;  // never "converged": every epoch runs
+  e.config.optimizer.schedule = "cosine";
+  ds::WhiteboxEmbedResult r =
+      ds::embed_whitebox(e.base.model, "m.pt", *k.whitebox, e.splits, e.config);
+  ASSERT_EQ(r.epoch_stats.size(), 3u);
+  for (int64_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(r.epoch_stats[size_t(i)].lr, ds::scheduled_lr(e.config.optimizer, i, 3), 1e-12);
+  }
+  EXPECT_LT(r.epoch_stats[2].lr, 0.5 * e.config.optimizer.lr);
 }
 
 // The noise-aware pull recomputes the marked layer from its input tap (the previous dense

@@ -301,6 +301,7 @@ WhiteboxEmbedResult embed_whitebox(torch::jit::Module& model, const std::string&
   for (int64_t e = 0; e < config.max_epochs; ++e) {
     std::string label =
         "embed epoch " + std::to_string(e + 1) + "/" + std::to_string(config.max_epochs);
+    set_lr(*model_opt, scheduled_lr(config.optimizer, e, config.max_epochs));
     EpochStats s = run_epoch(model, {model_opt.get(), &centre_opt}, data.train, config.batch_size,
                              mix_seed(config.seed, 100 + uint64_t(e)), step, label);
     s.epoch = e + 1;
