@@ -132,7 +132,12 @@ BlackboxEmbedConfig parse_blackbox_embed_config(const Json& json, const std::str
   if (opt["name"] == "sgd" && !opt.contains("momentum")) opt["momentum"] = 0.9;
   if (opt["name"] == "sgd" && !opt.contains("nesterov")) opt["nesterov"] = true;
   root.get_object("optimizer");
-  c.optimizer = parse_optimizer_spec(ConfigObject(opt, file, "optimizer"));
+  ConfigObject opt_obj(opt, file, "optimizer");
+  c.optimizer = parse_optimizer_spec(opt_obj);
+  // The rounds run until enough keys survive, so no schedule knows its last epoch.
+  if (c.optimizer.schedule != "none") {
+    opt_obj.fail("schedule", "is not used by the black-box embedding (its rounds have no fixed end)");
+  }
   c.epochs_per_round = root.get_positive_int("epochs_per_round", c.epochs_per_round);
   c.max_rounds = root.get_positive_int("max_rounds", c.max_rounds);
   c.candidate_repeats = root.get_positive_int("candidate_repeats", c.candidate_repeats);

@@ -61,6 +61,13 @@ torch.save({'x': torch.rand(200, 1, 14, 14), 'y': torch.randint(0, 10, (200,))},
       --out "$T/x.pt"
     expect_error_line "needs --keys-out"
     expect_no_file "$T/x.pt"
+    # A schedule the rounds cannot follow is refused, not ignored.
+    $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c['optimizer']={'name':'sgd','lr':0.01,'schedule':'cosine'}; json.dump(c,open(sys.argv[2],'w'))" \
+      "$T/embed-bb.json" "$T/sched.json"
+    expect_exit 2 "$BIN/ds-embed-wm" --config "$T/sched.json" --model "$T/base.pt" --keys "$T/cand.key" \
+      --out "$T/x.pt" --keys-out "$T/x.key"
+    expect_error_line "sched.json: field 'optimizer.schedule' is not used by the black-box embedding"
+    expect_no_file "$T/x.pt"
     ;;
   *) fail "unknown case" ;;
 esac
