@@ -1,6 +1,7 @@
 // The job skeleton: report completion and the all-or-nothing write.
 #include "core/job.h"
 
+#include "core/blas_kernels.h"
 #include "core/report.h"
 
 namespace ds {
@@ -11,6 +12,7 @@ void finish_job(const std::string& tool, JobResult& result, const Stopwatch& clo
   Json report = report_header(tool);
   report.update(result.to_json());
   report["timings"]["total_seconds"] = clock.seconds();
+  report["timings"]["blas_kernels"] = blas_kernels();
   report["peak_rss_mib"] = peak_rss_mib();
   result.report = report;
   write_report_or_remove(report_path, report, result.outputs);
