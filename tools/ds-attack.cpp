@@ -1,5 +1,6 @@
 // ds-attack: attack a (marked) model the way a thief would and report what survives; with a
 // sweep config and --out-dir, run a grid of attacks and tabulate and plot the results.
+#include "core/blas_kernels.h"
 #include "core/errors.h"
 #include "core/tool.h"
 #include "jobs/attack_job.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
         ds::add_distributed_options(app, dist, master);
       },
       [&] {
+        ds::use_fast_blas_kernels(argv);  // training: worth a restart
         if (!sweep_point.empty()) {
           ds::run_sweep_point(sweep_point);
           return ds::kExitOk;

@@ -1,4 +1,5 @@
 // ds-embed-wm: embed an owner's watermark into a model.
+#include "core/blas_kernels.h"
 #include "core/tool.h"
 #include "jobs/embed_job.h"
 #include "model/distributed.h"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
         ds::add_distributed_options(app, dist, master);
       },
       [&] {
+        ds::use_fast_blas_kernels(argv);  // training: worth a restart
         ds::init_distributed(ds::resolve_distributed(dist, master));
         ds::EmbedJobResult r = ds::run_embed_job(job);
         if (r.write_report) ds::log_summary(r);

@@ -1,6 +1,7 @@
 // ds-train: train a base model from a JSON config and write it as TorchScript.
 #include <optional>
 
+#include "core/blas_kernels.h"
 #include "core/config.h"
 #include "core/tool.h"
 #include "jobs/train_job.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
         ds::add_distributed_options(app, dist, master);
       },
       [&] {
+        ds::use_fast_blas_kernels(argv);  // training: worth a restart
         ds::Json json = ds::read_json_file(config_path);
         // Flags override config fields; they go through the same validation as the file.
         if (seed) json["seed"] = *seed;

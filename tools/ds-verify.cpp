@@ -1,4 +1,5 @@
 // ds-verify: prove (exit 0) or fail to prove (exit 1) ownership of a suspect model.
+#include "core/blas_kernels.h"
 #include "core/tool.h"
 #include "jobs/verify_job.h"
 #include "jobs/verify_many.h"
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
           return ds::kExitOk;
         }
         if (models.size() > 1 || !models_from.empty()) {
+          ds::use_fast_blas_kernels(argv);  // many suspects: worth a restart
           ds::VerifyManyResult many =
               ds::verify_many(job, ds::suspect_paths(models, models_from), std::cout);
           ds::log_summary(many);

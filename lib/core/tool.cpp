@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "core/blas_kernels.h"
 #include "core/errors.h"
 #include "core/job.h"
 #include "core/runtime.h"
@@ -18,7 +17,6 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 
 int run_tool(int argc, char** argv, const std::string& name, const std::string& description,
              const std::function<void(CLI::App&)>& declare, const std::function<int()>& body) {
-  use_fast_blas_kernels(argv);
   auto logger = spdlog::stderr_color_mt(name);
   logger->set_pattern("%n: %^%l%$: %v");
   spdlog::set_default_logger(logger);
