@@ -31,7 +31,11 @@ log() { echo "bench: $*" >&2; }
 $PY scripts/derive-config.py configs/keys-whitebox.json "$W/keys.json" whitebox.ecc=none whitebox.profile_count=0
 $PY scripts/derive-config.py configs/embed-whitebox.json "$W/embed-wb.json" max_epochs=1 accuracy_budget=1
 log "training the base MLP (3 epochs)"
-$B/ds-train -q --config configs/train-mlp-fmnist.json --epochs 3 --out "$W/mlp.pt"
+$B/ds-train -q --config configs/train-mlp-fmnist.json --epochs 3 --out "$W/mlp.pt" --report "$W/base.json"
+# Like with like: PyTorch runs on the OpenBLAS kernels the tools chose (lib/core/blas_kernels.cpp).
+BLAS=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['timings']['blas_kernels'])" "$W/base.json")
+[ -n "${OPENBLAS_CORETYPE:-}" ] || [ -z "$BLAS" ] || export OPENBLAS_CORETYPE=$BLAS
+log "OpenBLAS kernels: ${BLAS:-none (not OpenBLAS)}"
 $B/ds-gen-keys -q --config "$W/keys.json" --model "$W/mlp.pt" --out "$W/wb.key"
 $B/ds-gen-keys -q --config configs/keys-blackbox.json --model "$W/mlp.pt" --out "$W/bb.cand"
 $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/mlp.pt" --keys "$W/wb.key" --out "$W/marked.pt"
@@ -77,7 +81,7 @@ for r in $(seq "$REPEATS"); do
 done
 
 $PY - "$W" "$REPEATS" "$OUT" "$CNN" <<'PY'
-import json, platform, statistics, sys
+import json, os, platform, statistics, sys
 w, repeats, out, cnn = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
 load = lambda name: [json.load(open(f"{w}/{name}-{r}.json")) for r in range(1, repeats + 1)]
 def walls(name):
@@ -88,7 +92,7 @@ def py_rate(reports): return max(s for p in reports for s in p["samples_per_seco
 rss = lambda reports: max(d["peak_rss_mib"] for d in reports)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 res = {"machine": f"{cpu}, {len(open('/proc/cpuinfo').read().split('processor')) - 1} cores",
-       "threads": 1, "repeats": repeats, "rows": []}
+       "blas_kernels": os.environ.get("OPENBLAS_CORETYPE", ""), "threads": 1, "repeats": repeats, "rows": []}
 def row(name, unit, ours, theirs, higher_is_better, ours_rss, theirs_rss):
     ratio = ours / theirs if higher_is_better else theirs / ours
     res["rows"].append({"benchmark": name, "unit": unit, "deepsigns": ours, "pytorch": theirs,
