@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
                        "The owner's public key (.pub): the key must be signed with it");
         app.add_option("--alpha", job.alpha,
                        "Largest false-claim probability that proves ownership (default 1e-6)");
+        app.add_option("--jobs", job.jobs,
+                       "Many suspects: how many are verified at once (default 0: one per core)")
+            ->check(CLI::NonNegativeNumber);
         app.add_option("--parts", job.parts,
                        "Check only these parts, comma-separated (whitebox, blackbox, regions); "
                        "default every part the key holds. Also limits --export-queries")

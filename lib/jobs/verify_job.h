@@ -24,6 +24,7 @@ struct VerifyJob {
   // Check only these parts ("whitebox", "blackbox", "regions"; empty: every part the key
   // holds). Chosen before the suspect is asked, so the Bonferroni count stays honest.
   std::vector<std::string> parts;
+  int jobs = 0;  // many suspects: how many are verified at once (0: one per core)
 };
 
 struct VerifyResult : JobResult {

@@ -1,7 +1,13 @@
 // Many suspects against one key (see verify_many.h).
 #include "jobs/verify_many.h"
 
+#include <atomic>
+#include <condition_variable>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "core/errors.h"
 #include "core/files.h"
@@ -57,6 +63,53 @@ Json verify_one(const std::string& path, const OwnerKey& key, const std::string&
   return line;
 }
 
+int worker_count(int jobs, size_t suspects) {
+  if (jobs < 0) throw InputError("--jobs must be 0 (one per core) or more");
+  int n = jobs > 0 ? jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  return int(std::min<size_t>(size_t(n), std::max<size_t>(suspects, 1)));
+}
+
+// Runs work(0..count-1) on `workers` threads and hands each result to `done` in index order, on
+// the calling thread, as soon as it and every earlier one are ready. Each suspect is computed on
+// one thread with one intra-op thread, as when verified alone, so its line is the same for any
+// worker count.
+void for_each_in_order(int64_t count, int workers, const std::function<Json(int64_t)>& work,
+                       const std::function<void(Json)>& done) {
+  std::vector<std::optional<Json>> results(static_cast<size_t>(count));
+  std::mutex m;
+  std::condition_variable ready;
+  std::atomic<int64_t> next{0};
+  std::vector<std::thread> pool;
+  for (int w = 0; w < workers; ++w) {
+    pool.emplace_back([&] {
+      for (int64_t i; (i = next++) < count;) {
+        Json line = work(i);
+        std::lock_guard<std::mutex> lock(m);
+        results[size_t(i)] = std::move(line);
+        ready.notify_one();
+      }
+    });
+  }
+  auto join = [&] {
+    for (std::thread& t : pool) t.join();
+  };
+  try {
+    for (int64_t i = 0; i < count; ++i) {
+      std::unique_lock<std::mutex> lock(m);
+      ready.wait(lock, [&] { return results[size_t(i)].has_value(); });
+      Json line = std::move(*results[size_t(i)]);
+      results[size_t(i)].reset();
+      lock.unlock();
+      done(std::move(line));
+    }
+  } catch (...) {
+    next = count;  // the workers stop after their current suspect
+    join();
+    throw;
+  }
+  join();
+}
+
 }  // namespace
 
 Json VerifyManyResult::to_json() const {
@@ -79,14 +132,16 @@ VerifyManyResult verify_many(const VerifyJob& job, const std::vector<std::string
     set_threads(1);
     VerifyManyResult r;
     r.alpha = job.alpha;
-    OwnerKey key = read_trusted_key(job, r.inputs, r.key_checks);
-    for (const std::string& path : suspects) {
-      Json line = verify_one(path, key, job.key_path, job.alpha);
-      r.proven += line["verdict"] == "proven";
-      r.unreadable += line["verdict"] == "error";
-      out << line.dump() << std::endl;
-      r.suspects.push_back(std::move(line));
-    }
+    const OwnerKey key = read_trusted_key(job, r.inputs, r.key_checks);
+    for_each_in_order(
+        int64_t(suspects.size()), worker_count(job.jobs, suspects.size()),
+        [&](int64_t i) { return verify_one(suspects[size_t(i)], key, job.key_path, job.alpha); },
+        [&](Json line) {
+          r.proven += line["verdict"] == "proven";
+          r.unreadable += line["verdict"] == "error";
+          out << line.dump() << std::endl;
+          r.suspects.push_back(std::move(line));
+        });
     return r;
   });
 }

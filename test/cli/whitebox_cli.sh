@@ -23,6 +23,13 @@ assert "missing.pt" in lines[2]["error"], lines[2]
 r = json.load(open(sys.argv[2]))
 assert (r["checked"], r["proven"], r["unreadable"]) == (3, 1, 1) and r["suspects"] == lines, r
 PYEOF
+    # Several at once (--jobs): the same lines, in the order given.
+    printf '%s\n' marked base missing marked base marked | sed "s|.*|$T/&.pt|" >"$T/six.txt"
+    expect_exit 0 "$BIN/ds-verify" --keys "$T/owner.key" --models-from "$T/six.txt" --jobs 1
+    grep '^{' "$T/out" >"$T/one-job.txt"
+    expect_exit 0 "$BIN/ds-verify" --keys "$T/owner.key" --models-from "$T/six.txt" --jobs 3
+    grep '^{' "$T/out" | diff - "$T/one-job.txt" || fail "--jobs 3 changed the lines or their order"
+    [ "$(wc -l <"$T/one-job.txt")" = 6 ] || fail "six lines expected"
     printf '# registry\n%s\n\n%s\n' "$T/base.pt" "$T/base.pt" >"$T/list.txt"
     expect_exit 1 "$BIN/ds-verify" --keys "$T/owner.key" --models-from "$T/list.txt"
     [ "$(grep -c '"not proven"' "$T/out")" = 2 ] || fail "two lines expected"
