@@ -66,6 +66,68 @@ TEST(Assignment, MatchesBruteForce) {
   }
 }
 
+// The textbook Hungarian algorithm (every row augmented from nothing), the independent
+// reference for problems too large for brute force.
+double reference_assignment_cost(const torch::Tensor& c) {
+  const int64_t n = c.size(0), m = c.size(1);
+  auto a = c.accessor<double, 2>();
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> u(size_t(n + 1), 0), v(size_t(m + 1), 0);
+  std::vector<int64_t> p(size_t(m + 1), 0), way(size_t(m + 1), 0);
+  for (int64_t i = 1; i <= n; ++i) {
+    p[0] = i;
+    int64_t j0 = 0;
+    std::vector<double> minv(size_t(m + 1), inf);
+    std::vector<char> used(size_t(m + 1), 0);
+    do {
+      used[size_t(j0)] = 1;
+      int64_t i0 = p[size_t(j0)], j1 = 0;
+      double delta = inf;
+      for (int64_t j = 1; j <= m; ++j) {
+        if (used[size_t(j)]) continue;
+        double cur = a[i0 - 1][j - 1] - u[size_t(i0)] - v[size_t(j)];
+        if (cur < minv[size_t(j)]) minv[size_t(j)] = cur, way[size_t(j)] = j0;
+        if (minv[size_t(j)] < delta) delta = minv[size_t(j)], j1 = j;
+      }
+      for (int64_t j = 0; j <= m; ++j) {
+        if (used[size_t(j)]) u[size_t(p[size_t(j)])] += delta, v[size_t(j)] -= delta;
+        else minv[size_t(j)] -= delta;
+      }
+      j0 = j1;
+    } while (p[size_t(j0)] != 0);
+    do {
+      int64_t j1 = way[size_t(j0)];
+      p[size_t(j0)] = p[size_t(j1)];
+      j0 = j1;
+    } while (j0);
+  }
+  double total = 0;
+  for (int64_t j = 1; j <= m; ++j) {
+    if (p[size_t(j)] > 0) total += a[p[size_t(j)] - 1][j - 1];
+  }
+  return total;
+}
+
+// Larger problems against the textbook algorithm: random, integer-valued (many ties), rows
+// repeated (every repeat collides on the same cheapest column) and rectangular.
+TEST(Assignment, MatchesTheTextbookAlgorithmOnLargerProblems) {
+  torch::manual_seed(5);
+  for (int trial = 0; trial < 24; ++trial) {
+    const int64_t n = 20 + 10 * (trial % 5), m = n + (trial % 3) * 15;
+    torch::Tensor c = torch::rand({n, m}, torch::kFloat64);
+    if (trial % 4 == 1) c = torch::randint(0, 4, {n, m}).to(torch::kFloat64);
+    if (trial % 4 == 2) c = c.narrow(0, 0, n / 4).repeat({5, 1}).narrow(0, 0, n).contiguous();
+    if (trial % 4 == 3) c.narrow(0, 0, n / 2).zero_();  // dead units: all-zero rows
+    std::vector<int64_t> got = ds::min_cost_assignment(c);
+    std::vector<int64_t> sorted = got;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end()) << "columns reused";
+    double cost = 0;
+    for (int64_t i = 0; i < n; ++i) cost += c[i][got[size_t(i)]].item<double>();
+    EXPECT_NEAR(cost, reference_assignment_cost(c), 1e-9) << "trial " << trial;
+  }
+}
+
 struct Trained {
   ds::DataSplits data;
   ds::ArchSpec arch;
@@ -161,6 +223,58 @@ def forward(self, x):
   torch::Tensor live = d.unit_of.ge(0).logical_and(reference.std(0).gt(0));
   EXPECT_TRUE(torch::allclose(original.index({torch::indexing::Slice(), live}),
                               reference.index({torch::indexing::Slice(), live}), 1e-3, 1e-4));
+}
+
+// The mean correlation of the best matching of `reference`'s live units to `suspect`'s,
+// computed from scratch.
+double exact_mean_correlation(const torch::Tensor& reference, const torch::Tensor& suspect) {
+  auto standardise = [](const torch::Tensor& x) {
+    torch::Tensor c = x.to(torch::kFloat64) - x.to(torch::kFloat64).mean(0, true);
+    torch::Tensor n = c.norm(2, 0, true);
+    return torch::where(n > 1e-8, c / n.clamp_min(1e-8), torch::zeros_like(c));
+  };
+  torch::Tensor corr = torch::matmul(standardise(reference).t(), standardise(suspect));
+  std::vector<int64_t> col = ds::min_cost_assignment(-corr);
+  torch::Tensor ref = reference.to(torch::kFloat64);
+  torch::Tensor live = ref.std(0).gt(1e-6 * ref.pow(2).mean(0).sqrt().max().item<double>());
+  double total = 0;
+  int64_t n = 0;
+  for (int64_t i = 0; i < corr.size(0); ++i) {
+    if (!live[i].item<bool>()) continue;
+    total += corr[i][col[size_t(i)]].item<double>();
+    ++n;
+  }
+  return total / double(n);
+}
+
+// Taps are matched best bound first; a tap left unmatched (its score only a bound) could not
+// have won, and the layer chosen is the one an exhaustive search chooses.
+TEST(Realign, TapsThatCannotWinAreNotMatched) {
+  Trained t(1), other(2);
+  torch::Tensor inputs = t.data.train.images.narrow(0, 0, 256);
+  torch::Tensor reference = ds::call_taps(t.model, inputs, "m").at("fc2").clone();
+  int64_t skipped = 0;
+  for (torch::jit::Module* m : {&t.model, &other.model}) {
+    ds::Alignment a = ds::align_to_reference(*m, inputs, reference, "m.pt");
+    auto taps = ds::call_taps(*m, inputs, "m");
+    std::string best;
+    double best_score = -2;
+    for (const auto& [name, score] : a.candidates) {
+      double exact = exact_mean_correlation(reference, taps.at(name));
+      bool bounded = std::count(a.bounded.begin(), a.bounded.end(), name) > 0;
+      skipped += bounded;
+      if (bounded) {
+        EXPECT_GE(score + 1e-12, exact) << name;
+        EXPECT_LE(score, a.mean_correlation) << name;
+      } else {
+        EXPECT_NEAR(score, exact, 1e-9) << name;
+      }
+      if (exact > best_score) best = name, best_score = exact;
+    }
+    EXPECT_EQ(a.candidates.size(), 2u);
+    EXPECT_EQ(a.layer, best);
+  }
+  EXPECT_GT(skipped, 0) << "the model's own fc1 cannot beat its fc2 (correlation 1)";
 }
 
 TEST(Realign, UnrelatedModelsAreNotProvenDespiteTheSearch) {

@@ -16,32 +16,33 @@ std::vector<int64_t> min_cost_assignment(const torch::Tensor& cost_in) {
   if (n > m) throw std::invalid_argument("assignment needs rows <= columns");
   auto a = cost.accessor<double, 2>();
   const double inf = std::numeric_limits<double>::infinity();
-  // Exact shortcut: when every row's cheapest column is a different column, taking it is
-  // optimal (no assignment can cost a row less). Usual for a layer whose units were only
-  // reordered, and it saves the O(n^2 m) search.
-  {
-    std::vector<int64_t> best(static_cast<size_t>(n));
-    std::vector<char> taken(size_t(m), 0);
-    bool distinct = true;
-    for (int64_t i = 0; i < n && distinct; ++i) {
-      int64_t arg = 0;
-      for (int64_t j = 1; j < m; ++j) {
-        if (a[i][j] < a[i][arg]) arg = j;
-      }
-      best[size_t(i)] = arg;
-      distinct = !taken[size_t(arg)];
-      taken[size_t(arg)] = 1;
-    }
-    if (distinct) return best;
-  }
-  // Potentials u (rows), v (columns); p[j]: row matched to column j (1-based, 0 = none).
+  // Shortest augmenting paths on potentials u (rows), v (columns); p[j]: row matched to column
+  // j (1-based, 0 = none). Each row starts at its own minimum (u = row minimum, v = 0: feasible,
+  // and v stays 0 on unmatched columns, as a rectangular problem needs), and takes its cheapest
+  // column when no earlier row took it: that edge is tight, so the partial matching is optimal
+  // for its rows. Only the rows that collided are augmented, one Dijkstra search each. A layer
+  // whose units were only reordered has no collision; an unrelated one has about a third.
   std::vector<double> u(size_t(n + 1), 0), v(size_t(m + 1), 0);
-  std::vector<int64_t> p(size_t(m + 1), 0), way(size_t(m + 1), 0);
+  std::vector<int64_t> p(size_t(m + 1), 0), way(size_t(m + 1), 0), pending;
   for (int64_t i = 1; i <= n; ++i) {
+    int64_t arg = 0;
+    for (int64_t j = 1; j < m; ++j) {
+      if (a[i - 1][j] < a[i - 1][arg]) arg = j;
+    }
+    u[size_t(i)] = a[i - 1][arg];
+    if (p[size_t(arg + 1)] == 0) {
+      p[size_t(arg + 1)] = i;
+    } else {
+      pending.push_back(i);
+    }
+  }
+  std::vector<double> minv(size_t(m + 1));
+  std::vector<char> used(size_t(m + 1));
+  for (int64_t i : pending) {
     p[0] = i;
     int64_t j0 = 0;
-    std::vector<double> minv(size_t(m + 1), inf);
-    std::vector<char> used(size_t(m + 1), 0);
+    std::fill(minv.begin(), minv.end(), inf);
+    std::fill(used.begin(), used.end(), 0);
     do {
       used[size_t(j0)] = 1;
       int64_t i0 = p[size_t(j0)], j1 = 0;
@@ -78,9 +79,11 @@ std::vector<int64_t> min_cost_assignment(const torch::Tensor& cost_in) {
 Json Alignment::to_json() const {
   Json c = Json::object();
   for (const auto& kv : candidates) c[kv.first] = kv.second;
-  return Json{{"layer", layer},           {"width", width},
-              {"units_matched", matched}, {"mean_correlation", mean_correlation},
-              {"identity", identity},     {"candidates", c}};
+  Json j{{"layer", layer},           {"width", width},
+         {"units_matched", matched}, {"mean_correlation", mean_correlation},
+         {"identity", identity},     {"candidates", c}};
+  if (!bounded.empty()) j["bounded"] = bounded;
+  return j;
 }
 
 namespace {
@@ -105,15 +108,40 @@ double median_live_rms(const torch::Tensor& ref_rms, const torch::Tensor& live) 
   return v[v.size() / 2];
 }
 
-Alignment match_layer(const torch::Tensor& reference, const torch::Tensor& suspect) {
+// A suspect tap's profile against the reference: unit correlations (W x W'), the reference's
+// live units, and an upper bound on the mean correlation any matching of the live units reaches
+// (each one's best correlation with any suspect unit).
+struct TapProfile {
+  std::string name;
+  torch::Tensor suspect, corr, live;
+  double bound = 0;
+};
+
+torch::Tensor reference_rms(const torch::Tensor& ref) { return ref.pow(2).mean(0).sqrt(); }
+
+TapProfile profile_tap(const std::string& name, const torch::Tensor& reference,
+                       const torch::Tensor& suspect) {
+  TapProfile t{name, suspect.to(torch::kFloat64), {}, {}, 0};
+  torch::Tensor ref = reference.to(torch::kFloat64);
+  t.corr = torch::matmul(standardise(ref).t(), standardise(t.suspect));
+  t.live = ref.std(0).gt(1e-6 * std::max(1e-12, reference_rms(ref).max().item<double>()));
+  const int64_t live_count = t.live.sum().item<int64_t>();
+  t.bound = live_count ? std::get<0>(t.corr.max(1)).masked_select(t.live).sum().item<double>() /
+                             double(live_count)
+                       : 0.0;
+  return t;
+}
+
+Alignment match_layer(const torch::Tensor& reference, const TapProfile& tap) {
   const int64_t w = reference.size(1);
   Alignment a;
-  a.width = suspect.size(1);
-  torch::Tensor ref = reference.to(torch::kFloat64), sus = suspect.to(torch::kFloat64);
-  torch::Tensor corr = torch::matmul(standardise(ref).t(), standardise(sus));  // W x W'
+  a.layer = tap.name;
+  a.width = tap.suspect.size(1);
+  torch::Tensor ref = reference.to(torch::kFloat64);
+  const torch::Tensor& corr = tap.corr;
+  const torch::Tensor& live = tap.live;
   std::vector<int64_t> col = min_cost_assignment(-corr);
-  torch::Tensor ref_rms = ref.pow(2).mean(0).sqrt(), sus_rms = sus.pow(2).mean(0).sqrt();
-  torch::Tensor live = ref.std(0).gt(1e-6 * std::max(1e-12, ref_rms.max().item<double>()));
+  torch::Tensor ref_rms = reference_rms(ref), sus_rms = tap.suspect.pow(2).mean(0).sqrt();
   // The per-unit loops read plain arrays, not one tensor call per element.
   std::vector<int64_t> unit_of(size_t(w), -1);
   std::vector<float> scale(size_t(w), 1.0f);
@@ -197,15 +225,29 @@ Alignment align_to_reference(torch::jit::Module& model, const torch::Tensor& pro
     taps = call_taps(model, profile_inputs, model_path);
     model.train(was_training);
   }
-  Alignment best;
-  bool found = false;
-  std::vector<std::pair<std::string, double>> tried;
+  std::vector<TapProfile> profiles;
   for (const auto& kv : taps) {
     if (kv.key() == "logits") continue;
     torch::Tensor acts = kv.value().flatten(1);
     if (acts.size(1) < w || acts.size(1) > 4 * w) continue;
-    Alignment a = match_layer(reference, acts);
-    a.layer = kv.key();
+    profiles.push_back(profile_tap(kv.key(), reference, acts));
+  }
+  // The assignment is most of a verification's time. Taps are matched in order of their bound,
+  // and one whose bound cannot beat the best mean correlation found is not matched at all: it
+  // could not have been chosen (a tap must score strictly higher to replace the best).
+  std::stable_sort(profiles.begin(), profiles.end(),
+                   [](const TapProfile& x, const TapProfile& y) { return x.bound > y.bound; });
+  Alignment best;
+  bool found = false;
+  std::vector<std::pair<std::string, double>> tried;
+  std::vector<std::string> bounded;
+  for (const TapProfile& tap : profiles) {
+    if (found && tap.bound <= best.mean_correlation) {
+      tried.push_back({tap.name, tap.bound});
+      bounded.push_back(tap.name);
+      continue;
+    }
+    Alignment a = match_layer(reference, tap);
     tried.push_back({a.layer, a.mean_correlation});
     if (!found || a.mean_correlation > best.mean_correlation) best = a, found = true;
   }
@@ -215,7 +257,9 @@ Alignment align_to_reference(torch::jit::Module& model, const torch::Tensor& pro
                                " units wide: nothing to match the key's layer");
   }
   std::sort(tried.begin(), tried.end());
+  std::sort(bounded.begin(), bounded.end());
   best.candidates = tried;
+  best.bounded = bounded;
   return best;
 }
 

@@ -36,6 +36,7 @@ struct Alignment {
   double mean_correlation = 0; // over the reference's live units
   bool identity = false;       // the suspect's units are in the reference's order and width
   std::vector<std::pair<std::string, double>> candidates;  // every tap tried, with its score
+  std::vector<std::string> bounded;  // taps whose score is an upper bound below the best's (not matched)
 
   Json to_json() const;
 };
