@@ -6,6 +6,7 @@
 #   training samples/s (MLP and CNN), white-box embedding samples/s (MLP), black-box embedding
 #   time (MLP, same rounds), ds-verify wall time from process start against the Python
 #   equivalent from interpreter start (MLP), 100 suspects verified in one process (suspects/s,
+#   one worker against PyTorch's one; and with the default key, one worker and one per core,
 #   process start to exit), peak RSS of each, and the white-box embedding overhead per epoch
 #   against plain fine-tuning.
 # Prints a table; writes JSON with the ratios (>= 1: deepsigns as fast or faster) to $OUT.
@@ -39,6 +40,8 @@ log "OpenBLAS kernels: ${BLAS:-none (not OpenBLAS)}"
 $B/ds-gen-keys -q --config "$W/keys.json" --model "$W/mlp.pt" --out "$W/wb.key"
 $B/ds-gen-keys -q --config configs/keys-blackbox.json --model "$W/mlp.pt" --out "$W/bb.cand"
 $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/mlp.pt" --keys "$W/wb.key" --out "$W/marked.pt"
+# The default key (profile for realignment, error correction): no PyTorch equivalent, measured alone.
+$B/ds-gen-keys -q --config configs/keys-whitebox.json --model "$W/mlp.pt" --out "$W/default.key"
 # 100 suspects for the one-process scan (copies, so each is read from its own file).
 for i in $(seq -w 1 100); do cp "$W/marked.pt" "$W/suspect-$i.pt"; done
 ls "$W"/suspect-*.pt >"$W/suspects.txt"
@@ -76,8 +79,11 @@ for r in $(seq "$REPEATS"); do
     wall_rss "$W/ds-version.txt" $B/ds-verify --version
     wall_rss "$W/py-import.txt" $PY -c "import torch"
   done
-  wall_rss "$W/ds-verify-many.txt" $B/ds-verify -q --models-from "$W/suspects.txt" --keys "$W/wb.key"
+  wall_rss "$W/ds-verify-many.txt" $B/ds-verify -q --models-from "$W/suspects.txt" --keys "$W/wb.key" --jobs 1
   wall_rss "$W/py-verify-many.txt" $PY $EQ verify --models-from "$W/suspects.txt" --key "$W/wb.key"
+  for j in 1 0; do
+    wall_rss "$W/ds-verify-default-$j.txt" $B/ds-verify -q --models-from "$W/suspects.txt" --keys "$W/default.key" --jobs $j
+  done
 done
 
 $PY - "$W" "$REPEATS" "$OUT" "$CNN" <<'PY'
@@ -111,6 +117,9 @@ row("verify mlp, process start to exit (ds-verify)", "s", dv, pv, False, dr, pr)
 (dm, dmr), (pm, pmr) = walls("ds-verify-many"), walls("py-verify-many")
 row("verify 100 mlp suspects, one process", "suspects/s", 100 / dm,
     100 / pm, True, dmr, pmr)
+res["verify_100_default_key"] = {f"jobs_{j}": {"suspects_per_second": 100 / walls(f"ds-verify-default-{j}")[0],
+                                               "peak_rss_mib": walls(f"ds-verify-default-{j}")[1]}
+                                  for j in (1, 0)}
 (dl, dlr), (pl, plr) = walls("ds-version"), walls("py-import")
 row("start-up only: ds-verify --version vs import torch", "s", dl, pl, False, dlr, plr)
 # Overhead: each ds-embed-wm run times plain fine-tuning and embedding steps alternately on
@@ -127,5 +136,9 @@ for r in res["rows"]:
           f"{r['ratio']:7.2f}{r['deepsigns_peak_rss_mib']:9.0f}{r['pytorch_peak_rss_mib']:10.0f}")
 print(f"white-box embedding overhead per step vs plain fine-tuning (interleaved, median of runs): {100 * best:+.1f}% "
       f"(per run: {', '.join(f'{100 * o:+.1f}%' for o in over)})")
+v = res["verify_100_default_key"]
+print(f"verify 100 mlp suspects, default key (realigned, error-corrected; no PyTorch equivalent): "
+      f"{v['jobs_1']['suspects_per_second']:.1f} suspects/s on one worker, "
+      f"{v['jobs_0']['suspects_per_second']:.1f} with one per core (--jobs 0)")
 print(f"ratio >= 1: deepsigns as fast or faster.  JSON: {out}")
 PY
