@@ -13,11 +13,14 @@
 #   unmarked ARCH.pt, data.json and integrity/*-s*.pt, e.g. from
 #   `make -f scripts/experiments.mk PROFILE=full`; default OUT runs/every-part-ARCH)
 # About 2 h for the MLP on 2 cores; every step is skipped when its output exists.
-# Settings: SEEDS (default "7 8 9 10 11"), PARTS (default "build file served claims"), BIN (tools).
+# Settings: SEEDS (default "7 8 9 10 11"), PARTS (default "build file served claims"), BIN (tools),
+#   SERVE (guard: the thief queries served.pt, behind the guard; file: the trained file owner.pt
+#   served as it is, its results named file-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=$1 ARCH=$2 OUT=${3:-runs/every-part-$2}
 SEEDS=${SEEDS:-7 8 9 10 11} PARTS=${PARTS:-build file served claims} B=${BIN:-build/bin}
+SERVE=${SERVE:-guard}
 DATA=$(cat "$RUN/data.json")
 mkdir -p "$OUT"
 py=/usr/bin/python3
@@ -94,19 +97,24 @@ file_attacks() {  # a thief who holds the file
 }
 
 served_attacks() {  # a thief who only queries the served model
-  local m=$OUT/served.pt
+  local m=$OUT/served.pt x=
+  case $SERVE in
+    guard) ;;
+    file) m=$OUT/owner.pt x=file- ;;
+    *) echo "every-part-targets: SERVE is guard or file, not '$SERVE'" >&2; exit 2 ;;
+  esac
   local student='"optimizer": {"name": "adam", "lr": 0.001, "schedule": "cosine"}, "epochs": 20'
   for s in $SEEDS; do
-    run_attack extract-s$s $m $s "\"attack\": \"extract\", $student"
-    heldout extract-s$s
-    line extract-s$s
+    run_attack ${x}extract-s$s $m $s "\"attack\": \"extract\", $student"
+    heldout ${x}extract-s$s
+    line ${x}extract-s$s
   done
-  attack distill-t4 $m 7 '"attack": "distill", "attacker_fraction": 1.0, "temperature": 4, "epochs": 10'
-  attack gaussian-0.5 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.5'
-  attack gaussian-0.7 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.7'
-  attack jpeg-50 $m 7 '"attack": "preprocess", "filter": "jpeg", "quality": 50'
-  attack bits-3 $m 7 '"attack": "preprocess", "filter": "bits", "bits": 3'
-  attack noise-0.05 $m 7 '"attack": "preprocess", "filter": "noise", "scale": 0.05'
+  attack ${x}distill-t4 $m 7 '"attack": "distill", "attacker_fraction": 1.0, "temperature": 4, "epochs": 10'
+  attack ${x}gaussian-0.5 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.5'
+  attack ${x}gaussian-0.7 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.7'
+  attack ${x}jpeg-50 $m 7 '"attack": "preprocess", "filter": "jpeg", "quality": 50'
+  attack ${x}bits-3 $m 7 '"attack": "preprocess", "filter": "bits", "bits": 3'
+  attack ${x}noise-0.05 $m 7 '"attack": "preprocess", "filter": "noise", "scale": 0.05'
 }
 
 claims() {  # models that never saw the owner's: students of the unmarked model, independent ones
