@@ -108,50 +108,62 @@ double median_live_rms(const torch::Tensor& ref_rms, const torch::Tensor& live) 
   return v[v.size() / 2];
 }
 
-// A suspect tap's profile against the reference: unit correlations (W x W'), the reference's
-// live units, and an upper bound on the mean correlation any matching of the live units reaches
-// (each one's best correlation with any suspect unit).
+torch::Tensor unit_rms(const torch::Tensor& acts) { return acts.pow(2).mean(0).sqrt(); }
+
+// The reference's side of every match, the same for each tap: its standardised columns, each
+// unit's RMS activation, its live units and their median RMS.
+struct ReferenceProfile {
+  torch::Tensor standardised, rms, live;
+  int64_t live_count = 0;
+  double median_rms = 0;
+};
+
+ReferenceProfile profile_reference(const torch::Tensor& reference) {
+  torch::Tensor ref = reference.to(torch::kFloat64);
+  ReferenceProfile r{standardise(ref), unit_rms(ref), {}, 0, 0};
+  r.live = ref.std(0).gt(1e-6 * std::max(1e-12, r.rms.max().item<double>()));
+  r.live_count = r.live.sum().item<int64_t>();
+  r.median_rms = median_live_rms(r.rms, r.live);
+  return r;
+}
+
+// A suspect tap's profile against the reference: unit correlations (W x W') and an upper bound
+// on the mean correlation any matching of the live units reaches (each one's best correlation
+// with any suspect unit).
 struct TapProfile {
   std::string name;
-  torch::Tensor suspect, corr, live;
+  torch::Tensor suspect, corr;
   double bound = 0;
 };
 
-torch::Tensor reference_rms(const torch::Tensor& ref) { return ref.pow(2).mean(0).sqrt(); }
-
-TapProfile profile_tap(const std::string& name, const torch::Tensor& reference,
+TapProfile profile_tap(const std::string& name, const ReferenceProfile& ref,
                        const torch::Tensor& suspect) {
-  TapProfile t{name, suspect.to(torch::kFloat64), {}, {}, 0};
-  torch::Tensor ref = reference.to(torch::kFloat64);
-  t.corr = torch::matmul(standardise(ref).t(), standardise(t.suspect));
-  t.live = ref.std(0).gt(1e-6 * std::max(1e-12, reference_rms(ref).max().item<double>()));
-  const int64_t live_count = t.live.sum().item<int64_t>();
-  t.bound = live_count ? std::get<0>(t.corr.max(1)).masked_select(t.live).sum().item<double>() /
-                             double(live_count)
-                       : 0.0;
+  TapProfile t{name, suspect.to(torch::kFloat64), {}, 0};
+  t.corr = torch::matmul(ref.standardised.t(), standardise(t.suspect));
+  if (ref.live_count > 0) {
+    torch::Tensor best = std::get<0>(t.corr.max(1)).masked_select(ref.live);
+    t.bound = best.sum().item<double>() / double(ref.live_count);
+  }
   return t;
 }
 
-Alignment match_layer(const torch::Tensor& reference, const TapProfile& tap) {
-  const int64_t w = reference.size(1);
+Alignment match_layer(const ReferenceProfile& ref, const TapProfile& tap) {
+  const int64_t w = ref.rms.size(0);
   Alignment a;
   a.layer = tap.name;
   a.width = tap.suspect.size(1);
-  torch::Tensor ref = reference.to(torch::kFloat64);
   const torch::Tensor& corr = tap.corr;
-  const torch::Tensor& live = tap.live;
   std::vector<int64_t> col = min_cost_assignment(-corr);
-  torch::Tensor ref_rms = reference_rms(ref), sus_rms = tap.suspect.pow(2).mean(0).sqrt();
+  torch::Tensor sus_rms = unit_rms(tap.suspect);
   // The per-unit loops read plain arrays, not one tensor call per element.
   std::vector<int64_t> unit_of(size_t(w), -1);
   std::vector<float> scale(size_t(w), 1.0f);
   auto corr_at = corr.accessor<double, 2>();
-  auto is_live = live.accessor<bool, 1>();
-  auto ref_rms_at = ref_rms.accessor<double, 1>(), sus_rms_at = sus_rms.accessor<double, 1>();
+  auto is_live = ref.live.accessor<bool, 1>();
+  auto ref_rms_at = ref.rms.accessor<double, 1>(), sus_rms_at = sus_rms.accessor<double, 1>();
   double total = 0;
   int64_t live_count = 0;
   bool identity = a.width == w;
-  const double median_ref_rms = median_live_rms(ref_rms, live);
   for (int64_t i = 0; i < w; ++i) {
     int64_t j = col[size_t(i)];
     double c = corr_at[i][j];
@@ -167,7 +179,7 @@ Alignment match_layer(const torch::Tensor& reference, const TapProfile& tap) {
       // that ratio is mostly noise (the embedding alone can move it a lot), and dividing by
       // it amplified such units over the rest (the unattacked marked CNN read realigned at
       // BER 0.27); those take the median scale of the others instead (set below).
-      scale[size_t(i)] = r < 0.25 * median_ref_rms ? -1.0f : float(s / r);
+      scale[size_t(i)] = r < 0.25 * ref.median_rms ? -1.0f : float(s / r);
       ++a.matched;
     }
   }
@@ -225,12 +237,13 @@ Alignment align_to_reference(torch::jit::Module& model, const torch::Tensor& pro
     taps = call_taps(model, profile_inputs, model_path);
     model.train(was_training);
   }
+  const ReferenceProfile ref = profile_reference(reference);
   std::vector<TapProfile> profiles;
   for (const auto& kv : taps) {
     if (kv.key() == "logits") continue;
     torch::Tensor acts = kv.value().flatten(1);
     if (acts.size(1) < w || acts.size(1) > 4 * w) continue;
-    profiles.push_back(profile_tap(kv.key(), reference, acts));
+    profiles.push_back(profile_tap(kv.key(), ref, acts));
   }
   // The assignment is most of a verification's time. Taps are matched in order of their bound,
   // and one whose bound cannot beat the best mean correlation found is not matched at all: it
@@ -247,7 +260,7 @@ Alignment align_to_reference(torch::jit::Module& model, const torch::Tensor& pro
       bounded.push_back(tap.name);
       continue;
     }
-    Alignment a = match_layer(reference, tap);
+    Alignment a = match_layer(ref, tap);
     tried.push_back({a.layer, a.mean_correlation});
     if (!found || a.mean_correlation > best.mean_correlation) best = a, found = true;
   }
