@@ -12,24 +12,27 @@
 # Usage: scripts/every-part-targets.sh RUN ARCH [OUT]   (RUN: a pipeline folder holding the
 #   unmarked ARCH.pt, data.json and integrity/*-s*.pt, e.g. from
 #   `make -f scripts/experiments.mk PROFILE=full`; default OUT runs/every-part-ARCH)
-# About 2 h for the MLP on 2 cores; every step is skipped when its output exists.
+# The MLP takes 20 minutes (AVX-512 cores) to 2 hours on 2 cores, the CNN several times that;
+# every step is skipped when its output exists.
 # Settings: SEEDS (default "7 8 9 10 11"), PARTS (default "build file served claims"), BIN (tools),
+#   FAMILIES (only these attack families, e.g. "shift extract"; default all of them),
+#   THREADS (default 2; 1 for two runs side by side: the models differ from 2 threads' bytes),
 #   SERVE (guard: the thief queries served.pt, behind the guard; file: the trained file owner.pt
 #   served as it is, its results named file-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=$1 ARCH=$2 OUT=${3:-runs/every-part-$2}
 SEEDS=${SEEDS:-7 8 9 10 11} PARTS=${PARTS:-build file served claims} B=${BIN:-build/bin}
-SERVE=${SERVE:-guard}
+SERVE=${SERVE:-guard} THREADS=${THREADS:-2}
 DATA=$(cat "$RUN/data.json")
 mkdir -p "$OUT"
 py=/usr/bin/python3
-with_data() {  # CONFIG OUT: the config with the run's data, 2 threads and no overhead timing
-  $py - "$1" "$2" "$DATA" <<'PY'
+with_data() {  # CONFIG OUT: the config with the run's data, THREADS and no overhead timing
+  $py - "$1" "$2" "$DATA" "$THREADS" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["data"] = json.loads(sys.argv[3])
-c["threads"] = 2
+c["threads"] = int(sys.argv[4])
 if "measure_overhead" in c: c["measure_overhead"] = False
 json.dump(c, open(sys.argv[2], "w"), indent=1)
 PY
@@ -69,12 +72,14 @@ line() {  # NAME: the model's accuracy and each part's evidence, on stdout and i
 }
 
 run_attack() {  # NAME MODEL SEED JSON-FIELDS: the attack, then ds-verify on its output
-  echo "{\"data\": $DATA, \"seed\": $3, \"threads\": 2, \"attacker_fraction\": 0.5, $4}" >"$OUT/$1.json"
+  echo "{\"data\": $DATA, \"seed\": $3, \"threads\": $THREADS, \"attacker_fraction\": 0.5, $4}" >"$OUT/$1.json"
   [ -f "$OUT/$1.pt" ] || $B/ds-attack --config "$OUT/$1.json" --model "$2" --keys "$OUT/owner.key" \
     --out "$OUT/$1.pt" --report "$OUT/attack-$1.json" -q
   $B/ds-verify --keys "$OUT/owner.key" --model "$OUT/$1.pt" --report "$OUT/verify-$1.json" -q || true
 }
 attack() { run_attack "$@"; line "$1"; }
+
+want() { [ -z "${FAMILIES:-}" ] || [[ " $FAMILIES " == *" $1 "* ]]; }  # FAMILY: is it to run?
 
 heldout() {  # NAME: the regions part read on held-out test inputs
   $B/ds-verify --keys "$OUT/owner-heldout.key" --model "$OUT/$1.pt" --report "$OUT/heldout-$1.json" -q || true
@@ -83,17 +88,22 @@ heldout() {  # NAME: the regions part read on held-out test inputs
 file_attacks() {  # a thief who holds the file
   local m=$OUT/owner.pt s
   # One family at every seed before the next, so that a run cut short leaves whole families.
-  for s in $SEEDS; do attack shift-s$s $m $s '"attack": "weight_shift"'; done
-  for s in $SEEDS; do
+  want shift && for s in $SEEDS; do attack shift-s$s $m $s '"attack": "weight_shift"'; done
+  want ftal-adam && for s in $SEEDS; do
     attack ftal-adam-s$s $m $s '"attack": "finetune", "mode": "ftal", "optimizer": {"name": "adam"}, "lr": 0.001, "epochs": 10'
   done
-  for s in $SEEDS; do attack ftal-sgd-s$s $m $s '"attack": "finetune", "mode": "ftal", "lr": 0.01, "epochs": 10'; done
-  for s in $SEEDS; do attack overwrite-s$s $m $s '"attack": "overwrite", "marks": "whitebox", "epochs": 5'; done
-  for s in $SEEDS; do
+  want ftal-sgd && for s in $SEEDS; do
+    attack ftal-sgd-s$s $m $s '"attack": "finetune", "mode": "ftal", "lr": 0.01, "epochs": 10'
+  done
+  want overwrite && for s in $SEEDS; do
+    attack overwrite-s$s $m $s '"attack": "overwrite", "marks": "whitebox", "epochs": 5'
+  done
+  want obfuscate && for s in $SEEDS; do
     attack obfuscate-s$s $m $s '"attack": "obfuscate", "dummy_fraction": 0.5, "low": 0.2, "high": 5.0'
   done
-  for r in 0.5 0.6 0.7 0.8 0.9; do attack prune-$r $m 7 "\"attack\": \"prune\", \"rate\": $r"; done
-  for b in 8 4; do attack quant-$b $m 7 "\"attack\": \"quantize\", \"bits\": $b"; done
+  want prune && for r in 0.5 0.6 0.7 0.8 0.9; do attack prune-$r $m 7 "\"attack\": \"prune\", \"rate\": $r"; done
+  want quant && for b in 8 4; do attack quant-$b $m 7 "\"attack\": \"quantize\", \"bits\": $b"; done
+  return 0
 }
 
 served_attacks() {  # a thief who only queries the served model
@@ -104,12 +114,13 @@ served_attacks() {  # a thief who only queries the served model
     *) echo "every-part-targets: SERVE is guard or file, not '$SERVE'" >&2; exit 2 ;;
   esac
   local student='"optimizer": {"name": "adam", "lr": 0.001, "schedule": "cosine"}, "epochs": 20'
-  for s in $SEEDS; do
+  want extract && for s in $SEEDS; do
     run_attack ${x}extract-s$s $m $s "\"attack\": \"extract\", $student"
     heldout ${x}extract-s$s
     line ${x}extract-s$s
   done
-  attack ${x}distill-t4 $m 7 '"attack": "distill", "attacker_fraction": 1.0, "temperature": 4, "epochs": 10'
+  want distill && attack ${x}distill-t4 $m 7 '"attack": "distill", "attacker_fraction": 1.0, "temperature": 4, "epochs": 10'
+  want filters || return 0
   attack ${x}gaussian-0.5 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.5'
   attack ${x}gaussian-0.7 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.7'
   attack ${x}jpeg-50 $m 7 '"attack": "preprocess", "filter": "jpeg", "quality": 50'
