@@ -10,12 +10,18 @@
 #   process start to exit), peak RSS of each, and the white-box embedding overhead per epoch
 #   against plain fine-tuning.
 # Prints a table; writes JSON with the ratios (>= 1: deepsigns as fast or faster) to $OUT.
-# Usage: scripts/bench.sh   (env: REPEATS=3, OUT=runs/bench/bench.json, CNN=1)
+# Training rows also give the FLOP/s achieved (3x the forward FLOPs of the convolutions and
+# linear layers per sample, times samples/s) against one core's peak: the clock /proc/cpuinfo
+# reports times the FP32 FLOP per cycle of two FMA units at the widest vector width the flags
+# name (AVX-512: 64, AVX2 with FMA: 32, AVX: 16, else 8).
+# Usage: scripts/bench.sh   (env: REPEATS=3, OUT=runs/bench/bench.json, CNN=1, RESNET=1: a
+#   torchvision ResNet-18 prepared as a user model, 512 images of 3x32x32, batch 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${REPEATS:-3}
 OUT=${OUT:-runs/bench/bench.json}
 CNN=${CNN:-1}
+RESNET=${RESNET:-1}
 scripts/install-deps.sh
 scripts/build.sh
 B=build/bin
@@ -42,16 +48,30 @@ $B/ds-gen-keys -q --config configs/keys-blackbox.json --model "$W/mlp.pt" --out 
 $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/mlp.pt" --keys "$W/wb.key" --out "$W/marked.pt"
 # The default key (profile for realignment, error correction): no PyTorch equivalent, measured alone.
 $B/ds-gen-keys -q --config configs/keys-whitebox.json --model "$W/mlp.pt" --out "$W/default.key"
+if [ "$RESNET" = 1 ]; then
+  $PY scripts/make-rgb32.py /usr/share/datasets/fashion-mnist "$W/rgb" 512 128 >/dev/null
+  $PY scripts/prepare-model.py --model torchvision:resnet18 --num-classes 10 --input-shape 3 32 32 \
+    --mean 0.22 0.22 0.22 --std 0.33 0.33 0.33 --taps pool=avgpool --small-input-stem \
+    --out "$W/resnet18.pt" >/dev/null
+  cat >"$W/train-resnet18.json" <<JSON
+{"model": {"arch": "torchscript", "path": "$W/resnet18.pt"},
+ "data": {"format": "tensor", "path": "$W/rgb/train.pt", "test_path": "$W/rgb/test.pt"},
+ "optimizer": {"name": "adam", "lr": 0.001}, "epochs": 1, "batch_size": 64, "seed": 1, "threads": 1}
+JSON
+fi
+for arch in mlp cnn resnet18; do $PY $EQ flops --arch $arch >"$W/flops-$arch.json"; done
 # 100 suspects for the one-process scan (copies, so each is read from its own file).
 for i in $(seq -w 1 100); do cp "$W/marked.pt" "$W/suspect-$i.pt"; done
 ls "$W"/suspect-*.pt >"$W/suspects.txt"
 
-# wall_rss FILE CMD...: runs CMD, appends "seconds peak_rss_kib" to FILE.
+# wall_rss FILE CMD...: runs CMD, appends "seconds peak_rss_kib" to FILE. Exit 1 is ds-verify's
+# "not proven" (the default-key scan reads suspects marked with another key), not a failure.
 wall_rss() {
   local file=$1; shift
-  local t0 t1
+  local t0 t1 rc=0
   t0=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$W/rss" "$@" >/dev/null
+  /usr/bin/time -q -f "%M" -o "$W/rss" "$@" >/dev/null || rc=$?
+  [ "$rc" -le 1 ] || { log "exit $rc: $*"; exit 1; }
   t1=$(date +%s%N)
   echo "$(awk "BEGIN { print ($t1 - $t0) / 1e9 }") $(cat "$W/rss")" >>"$file"
 }
@@ -63,6 +83,10 @@ for r in $(seq "$REPEATS"); do
   if [ "$CNN" = 1 ]; then
     $B/ds-train -q --config configs/train-cnn-fmnist.json --epochs 1 --out "$W/t.pt" --report "$W/ds-train-cnn-$r.json"
     $PY $EQ train --arch cnn --epochs 1 >"$W/py-train-cnn-$r.json"
+  fi
+  if [ "$RESNET" = 1 ]; then
+    $B/ds-train -q --config "$W/train-resnet18.json" --out "$W/t.pt" --report "$W/ds-train-resnet18-$r.json"
+    $PY $EQ train --arch resnet18 --data "$W/rgb" --epochs 1 >"$W/py-train-resnet18-$r.json"
   fi
   log "round $r/$REPEATS: white-box embedding"
   $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/mlp.pt" --keys "$W/wb.key" --out "$W/e.pt" --report "$W/ds-embed-wb-$r.json"
@@ -86,9 +110,9 @@ for r in $(seq "$REPEATS"); do
   done
 done
 
-$PY - "$W" "$REPEATS" "$OUT" "$CNN" <<'PY'
+$PY - "$W" "$REPEATS" "$OUT" "$CNN" "$RESNET" <<'PY'
 import json, os, platform, statistics, sys
-w, repeats, out, cnn = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
+w, repeats, out, cnn, resnet = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", sys.argv[5] == "1"
 load = lambda name: [json.load(open(f"{w}/{name}-{r}.json")) for r in range(1, repeats + 1)]
 def walls(name):
     rows = [l.split() for l in open(f"{w}/{name}.txt")]
@@ -104,9 +128,22 @@ def row(name, unit, ours, theirs, higher_is_better, ours_rss, theirs_rss):
     res["rows"].append({"benchmark": name, "unit": unit, "deepsigns": ours, "pytorch": theirs,
                         "ratio": ratio, "deepsigns_peak_rss_mib": ours_rss,
                         "pytorch_peak_rss_mib": theirs_rss})
-for arch in ["mlp"] + (["cnn"] if cnn else []):
+def core_peak_gflops():
+    info = open("/proc/cpuinfo").read()
+    flags = set(next(l for l in info.splitlines() if l.startswith("flags")).split(":")[1].split())
+    mhz = max(float(l.split(":")[1]) for l in info.splitlines() if l.startswith("cpu MHz"))
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 16 if "avx" in flags else 8
+    return mhz / 1000 * per_cycle, mhz, per_cycle
+peak, mhz, per_cycle = core_peak_gflops()
+res["core_peak"] = {"gflops": peak, "mhz": mhz, "flop_per_cycle": per_cycle}
+res["training_flops"] = {}
+for arch in ["mlp"] + (["cnn"] if cnn else []) + (["resnet18"] if resnet else []):
     d, p = load(f"ds-train-{arch}"), load(f"py-train-{arch}")
     row(f"train {arch} (ds-train)", "samples/s", ds_rate(d), py_rate(p), True, rss(d), rss(p))
+    per_sample = 3 * json.load(open(f"{w}/flops-{arch}.json"))["forward_flops_per_sample"]
+    res["training_flops"][arch] = {
+        "flops_per_sample": per_sample,
+        "deepsigns_gflops": ds_rate(d) * per_sample / 1e9, "pytorch_gflops": py_rate(p) * per_sample / 1e9}
 d, p = load("ds-embed-wb"), load("py-embed-wb")
 row("white-box embedding mlp (ds-embed-wm)", "samples/s", ds_rate(d), py_rate(p), True, rss(d), rss(p))
 d, p = load("ds-embed-bb"), load("py-embed-bb")
@@ -119,8 +156,8 @@ row("verify 100 mlp suspects, one process", "suspects/s", 100 / dm,
     100 / pm, True, dmr, pmr)
 res["verify_100_default_key"] = {}
 for j in (1, 0):
-    wall, peak = walls(f"ds-verify-default-{j}")
-    res["verify_100_default_key"][f"jobs_{j}"] = {"suspects_per_second": 100 / wall, "peak_rss_mib": peak}
+    wall, rss = walls(f"ds-verify-default-{j}")
+    res["verify_100_default_key"][f"jobs_{j}"] = {"suspects_per_second": 100 / wall, "peak_rss_mib": rss}
 (dl, dlr), (pl, plr) = walls("ds-version"), walls("py-import")
 row("start-up only: ds-verify --version vs import torch", "s", dl, pl, False, dlr, plr)
 # Overhead: each ds-embed-wm run times plain fine-tuning and embedding steps alternately on
@@ -141,5 +178,10 @@ v = res["verify_100_default_key"]
 print(f"verify 100 mlp suspects, default key (realigned, error-corrected; no PyTorch equivalent): "
       f"{v['jobs_1']['suspects_per_second']:.1f} suspects/s on one worker, "
       f"{v['jobs_0']['suspects_per_second']:.1f} with one per core (--jobs 0)")
+for arch, f in res["training_flops"].items():
+    print(f"train {arch}: {f['flops_per_sample'] / 1e6:.1f} MFLOP per sample; {f['deepsigns_gflops']:.1f} GFLOP/s "
+          f"({100 * f['deepsigns_gflops'] / peak:.0f}% of one core's peak), PyTorch {f['pytorch_gflops']:.1f} "
+          f"({100 * f['pytorch_gflops'] / peak:.0f}%)")
+print(f"one core's peak: {peak:.0f} GFLOP/s ({mhz:.0f} MHz x {per_cycle} FP32 FLOP per cycle)")
 print(f"ratio >= 1: deepsigns as fast or faster.  JSON: {out}")
 PY

@@ -4,6 +4,11 @@
 losses, optimizers, batch sizes and thread counts. Each subcommand prints one JSON line.
 
   train     --arch mlp|cnn --epochs E            training samples/s per epoch
+  train     --arch resnet18 --data DIR --epochs E   the same for a torchvision ResNet-18 (32x32
+            stem, as scripts/prepare-model.py --small-input-stem makes it) on DIR/train.pt
+            (scripts/make-rgb32.py), batch 64
+  flops     --arch mlp|cnn|resnet18              forward FLOPs per sample of the convolutions and
+            linear layers (2 per multiply-add; batch norm, activations and pooling not counted)
   embed-wb  --model M.pt --key K --epochs E      white-box embedding samples/s per epoch
             (DeepSigns loss: CE + l1 (pull + separation + unit norm) + l2 BCE, trainable centres)
   embed-bb  --model M.pt --key C --rounds R      black-box embedding: R rounds of fine-tuning on
@@ -115,18 +120,62 @@ def accuracy(model, x, y):
                    for i in range(0, x.shape[0], 1000)) / x.shape[0]
 
 
+class ResNet18(nn.Module):
+    """torchvision's ResNet-18 with the 32x32 stem, pixels normalised inside as in the
+    prepared model (scripts/prepare-model.py)."""
+
+    def __init__(self):
+        super().__init__()
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        prepare_model = __import__("prepare-model")
+        self.net = prepare_model.build("torchvision:resnet18", 10, True)
+
+    def forward(self, x):
+        return self.net((x - 0.22) / 0.33)
+
+
+def make_model(arch):
+    return {"mlp": MLP, "cnn": CNN, "resnet18": ResNet18}[arch]()
+
+
+def rgb32_split(folder):
+    d = torch.load(os.path.join(folder, "train.pt"))
+    return d["x"].float().div(255), d["y"]
+
+
 def cmd_train(a):
-    x, y = load_split("train")
-    model = CNN() if a.arch == "cnn" else MLP()
-    model.input_mean.fill_(x.mean().item())
-    model.input_std.fill_(x.std().item())
+    x, y = rgb32_split(a.data) if a.arch == "resnet18" else load_split("train")
+    model = make_model(a.arch)
+    if a.arch != "resnet18":
+        model.input_mean.fill_(x.mean().item())
+        model.input_std.fill_(x.std().item())
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def step(xb, yb):
         logits = model(xb)
         return F.cross_entropy(logits, yb), logits
 
-    return {"samples_per_second": epochs_loop(model, [opt], x, y, 128, a.epochs, step)}
+    batch = 64 if a.arch == "resnet18" else 128
+    return {"samples_per_second": epochs_loop(model, [opt], x, y, batch, a.epochs, step)}
+
+
+def cmd_flops(a):
+    model = make_model(a.arch).eval()
+    total = [0]
+
+    def count(m, inputs, out):
+        if isinstance(m, nn.Conv2d):
+            per_output = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+            total[0] += 2 * out[0].numel() * per_output
+        elif isinstance(m, nn.Linear):
+            total[0] += 2 * m.in_features * m.out_features
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            m.register_forward_hook(count)
+    shape = (1, 3, 32, 32) if a.arch == "resnet18" else (1, 1, 28, 28)
+    with torch.no_grad():
+        model(torch.zeros(shape))
+    return {"forward_flops_per_sample": total[0]}
 
 
 def cmd_embed_wb(a):
@@ -236,10 +285,11 @@ def verify_one(model, key):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["train", "embed-wb", "embed-bb", "verify"])
+    p.add_argument("command", choices=["train", "embed-wb", "embed-bb", "verify", "flops"])
     p.add_argument("--arch", default="mlp")
     p.add_argument("--model")
     p.add_argument("--key")
+    p.add_argument("--data", help="train --arch resnet18: the folder of scripts/make-rgb32.py")
     p.add_argument("--models-from", help="verify: a file listing suspect models, one per line")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--rounds", type=int, default=1)
@@ -248,7 +298,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     out = {"train": cmd_train, "embed-wb": cmd_embed_wb, "embed-bb": cmd_embed_bb,
-           "verify": cmd_verify}[a.command](a)
+           "verify": cmd_verify, "flops": cmd_flops}[a.command](a)
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
     return 0
