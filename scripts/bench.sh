@@ -156,8 +156,8 @@ row("verify 100 mlp suspects, one process", "suspects/s", 100 / dm,
     100 / pm, True, dmr, pmr)
 res["verify_100_default_key"] = {}
 for j in (1, 0):
-    wall, rss = walls(f"ds-verify-default-{j}")
-    res["verify_100_default_key"][f"jobs_{j}"] = {"suspects_per_second": 100 / wall, "peak_rss_mib": rss}
+    wall, peak_rss = walls(f"ds-verify-default-{j}")
+    res["verify_100_default_key"][f"jobs_{j}"] = {"suspects_per_second": 100 / wall, "peak_rss_mib": peak_rss}
 (dl, dlr), (pl, plr) = walls("ds-version"), walls("py-import")
 row("start-up only: ds-verify --version vs import torch", "s", dl, pl, False, dlr, plr)
 # Overhead: each ds-embed-wm run times plain fine-tuning and embedding steps alternately on

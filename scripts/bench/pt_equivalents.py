@@ -126,8 +126,7 @@ class ResNet18(nn.Module):
 
     def __init__(self):
         super().__init__()
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-        prepare_model = __import__("prepare-model")
+        prepare_model = __import__("prepare-model")  # scripts/ is on the path, as for idx_data
         self.net = prepare_model.build("torchvision:resnet18", 10, True)
 
     def forward(self, x):
