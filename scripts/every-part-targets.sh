@@ -5,8 +5,8 @@
 # file (weight shifting, FTAL with Adam and with SGD, overwriting, obfuscation at each SEED;
 # pruning and quantisation, which draw nothing) and the served model (hard-label extraction at
 # each SEED, distillation, input filters), and verifies every result with the owner's key; then
-# checks models that never saw the owner's (students of the unmarked model at each SEED, the
-# pipeline's independently trained integrity models) against the same key.
+# checks models that never saw the owner's (the pipeline's independently trained integrity
+# models, students of each unmarked pipeline model at each SEED) against the same key.
 # Prints one line per model; OUT/summary.txt holds them all, and
 # `scripts/verdicts.py OUT` tabulates them.
 # Usage: scripts/every-part-targets.sh RUN ARCH [OUT]   (RUN: a pipeline folder holding the
@@ -128,14 +128,30 @@ served_attacks() {  # a thief who only queries the served model
   attack ${x}noise-0.05 $m 7 '"attack": "preprocess", "filter": "noise", "scale": 0.05'
 }
 
-claims() {  # models that never saw the owner's: students of the unmarked model, independent ones
+claims() {  # models that never saw the owner's: independent ones, students of unmarked ones
   local student='"optimizer": {"name": "adam", "lr": 0.001, "schedule": "cosine"}, "epochs": 20'
   for m in "$RUN"/integrity/*-s*.pt; do
     local n; n=independent-$(basename "$m" .pt)
     $B/ds-verify --keys "$OUT/owner.key" --model "$m" --report "$OUT/verify-$n.json" -q || true
     line "$n"
   done
-  for s in $SEEDS; do attack unmarked-extract-s$s "$RUN/$ARCH.pt" $s "\"attack\": \"extract\", $student"; done
+  # Students of every unmarked pipeline model, kept in RUN/students: they depend on the teacher
+  # and the seed, not on the owner's key, so every key is checked against the same ones.
+  mkdir -p "$RUN/students"
+  local t s st
+  for t in mlp cnn; do
+    [ -f "$RUN/$t.pt" ] || continue
+    for s in $SEEDS; do
+      st=$RUN/students/$t-extract-s$s
+      echo "{\"data\": $DATA, \"seed\": $s, \"threads\": $THREADS, \"attacker_fraction\": 0.5, \"attack\": \"extract\", $student}" >"$st.json"
+      [ -f "$st.pt" ] || $B/ds-attack --config "$st.json" --model "$RUN/$t.pt" --out "$st.pt" \
+        --report "$st-attack.json" -q
+      cp "$st-attack.json" "$OUT/attack-unmarked-$t-extract-s$s.json"
+      $B/ds-verify --keys "$OUT/owner.key" --model "$st.pt" \
+        --report "$OUT/verify-unmarked-$t-extract-s$s.json" -q || true
+      line "unmarked-$t-extract-s$s"
+    done
+  done
 }
 
 for p in $PARTS; do

@@ -39,6 +39,10 @@ def line(out, name):
     if held:
         r = held["regions"]
         parts.append(f"held-out regions {r['matches']}/{r['queries']} p {r['p_value']:.2g}")
+    c = v.get("combination")
+    if c and c["tests"] > 1:
+        parts.append(f"strongest {10 ** c['strongest_part']['log10_p_value']:.2g} together "
+                     f"{10 ** c['all_parts']['log10_p_value']:.2g}")
     parts.append(f"verdict p {v['p_value']:.2g} {'proven' if v['verified'] else 'NOT proven'}")
     return "  ".join(parts)
 
@@ -52,7 +56,16 @@ def row(out, name):
             f"{b['mismatches']}/{b['keys']}, {b['p_value']:.1e}" if b else "-",
             f"{r['matches']}/{r['queries']}, {r['p_value']:.1e}" if r else "-",
             f"{hr['matches']}/{hr['queries']}, {hr['p_value']:.1e}" if hr else "",
-            f"{v['p_value']:.1e}", "**yes**" if v["verified"] else "no"]
+            tests(v), f"{v['p_value']:.1e}", "**yes**" if v["verified"] else "no"]
+
+
+def tests(v):
+    """The verdict's two tests: the strongest part alone, all parts together (Fisher)."""
+    c = v.get("combination")
+    if not c or c["tests"] < 2:
+        return "-"
+    return (f"{10 ** c['strongest_part']['log10_p_value']:.1e}, "
+            f"{10 ** c['all_parts']['log10_p_value']:.1e}")
 
 
 def natural(name):  # extract-s7 before extract-s10
@@ -63,8 +76,8 @@ def table(out):
     names = sorted((os.path.basename(p)[len("verify-"):-len(".json")]
                     for p in glob.glob(f"{out}/verify-*.json")), key=natural)
     print("| model | test acc | white-box BER, p | black-box wrong, p | regions matches, p |"
-          " held-out regions, p | verdict p | proven |")
-    print("|---|---|---|---|---|---|---|---|")
+          " held-out regions, p | strongest part, all parts | verdict p | proven |")
+    print("|---|---|---|---|---|---|---|---|---|")
     families = {}
     for n in names:
         print("| " + " | ".join(row(out, n)) + " |")

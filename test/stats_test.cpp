@@ -52,3 +52,17 @@ TEST(Blackbox, ThresholdGoldenValues) {
   EXPECT_EQ(ds::blackbox_threshold(32, 10, 1e-9), 15);
   EXPECT_LE(ds::binomial_lower_tail(32, 14, 0.9), 1e-9);
 }
+
+TEST(Fisher, ClosedFormValues) {
+  // One p-value comes back unchanged; two of 0.1: e^-x (1 + x) with x = 2 ln 10.
+  EXPECT_NEAR(ds::log10_fisher_combined({-3.0}), -3.0, 1e-12);
+  const double x = 2 * std::log(10.0);
+  EXPECT_NEAR(ds::log10_fisher_combined({-1.0, -1.0}), std::log10(std::exp(-x) * (1 + x)), 1e-12);
+  // Three parts, x = 10: e^-10 (1 + 10 + 50).
+  const double l = -10 / std::log(10.0) / 3;
+  EXPECT_NEAR(ds::log10_fisher_combined({l, l, l}), std::log10(61 * std::exp(-10.0)), 1e-12);
+  EXPECT_DOUBLE_EQ(ds::log10_fisher_combined({0.0, 0.0}), 0.0);
+  // Far below the smallest double the log stays finite and ordered.
+  EXPECT_LT(ds::log10_fisher_combined({-400.0, -1.0}), ds::log10_fisher_combined({-399.0, -1.0}));
+  EXPECT_GT(ds::log10_fisher_combined({-400.0, -1.0}), -402.0);
+}

@@ -22,7 +22,7 @@ struct VerifyJob {
   std::string owner_public_path;  // optional: the owner's public key the key must be signed with
   double alpha = kDefaultAlpha;   // white-box: largest false-claim probability that proves
   // Check only these parts ("whitebox", "blackbox", "regions"; empty: every part the key
-  // holds). Chosen before the suspect is asked, so the Bonferroni count stays honest.
+  // holds). Chosen before the suspect is asked, so the combined p-value stays honest.
   std::vector<std::string> parts;
   int jobs = 0;  // many suspects: how many are verified at once (0: one per core)
 };

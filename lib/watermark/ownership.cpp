@@ -1,5 +1,5 @@
-// The ownership verdict from a key's white-box and black-box parts, its report fields and
-// its log lines.
+// The ownership verdict from a key's parts, the rule that combines their p-values, its report
+// fields and its log lines.
 #include "watermark/ownership.h"
 
 #include <spdlog/fmt/fmt.h>
@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "watermark/stats.h"
 
 namespace ds {
 namespace {
@@ -63,6 +64,19 @@ Json regions_json(const RegionVerdict& r) {
 
 }  // namespace
 
+CombinedPValue combine_parts(const std::vector<double>& log10_p) {
+  CombinedPValue c;
+  if (log10_p.empty()) return c;
+  const double parts = double(log10_p.size());
+  c.log10_strongest_part =
+      std::min(0.0, *std::min_element(log10_p.begin(), log10_p.end()) + std::log10(parts));
+  c.log10_all_parts = log10_fisher_combined(log10_p);
+  c.tests = log10_p.size() > 1 ? 2 : 1;  // one part: both tests are its own p-value
+  c.log10_p_value = std::min(0.0, std::min(c.log10_strongest_part, c.log10_all_parts) +
+                                      std::log10(double(c.tests)));
+  return c;
+}
+
 Json OwnershipVerdict::to_json() const {
   Json r = Json::object();
   if (whitebox) {
@@ -80,6 +94,9 @@ Json OwnershipVerdict::to_json() const {
   r["parts_checked"] = parts_checked;
   r["p_value"] = p_value;
   r["log10_p_value"] = log10_p_value;
+  r["combination"] = Json{{"tests", combined.tests},
+                          {"strongest_part", {{"log10_p_value", combined.log10_strongest_part}}},
+                          {"all_parts", {{"log10_p_value", combined.log10_all_parts}}}};
   return r;
 }
 
@@ -116,9 +133,15 @@ std::vector<std::string> OwnershipVerdict::summary() const {
         "keyed regions: {} of {} answers on the region targets ({} regions led), p-value {:.3g}",
         d.matches, d.queries, d.regions_hit, d.p_value));
   }
-  lines.push_back(fmt::format("ownership {}: smallest p-value x {} part(s) = {:.3g} {} alpha {:.3g}",
-                              verified ? "PROVEN" : "NOT proven", parts_checked, p_value,
-                              verified ? "<=" : ">", alpha));
+  if (combined.tests > 1) {
+    lines.push_back(fmt::format(
+        "combined: strongest part x {} parts = {:.3g}, all parts together (Fisher) = {:.3g}",
+        parts_checked, std::pow(10.0, combined.log10_strongest_part),
+        std::pow(10.0, combined.log10_all_parts)));
+  }
+  lines.push_back(fmt::format("ownership {}: p-value {:.3g} {} alpha {:.3g}{}",
+                              verified ? "PROVEN" : "NOT proven", p_value, verified ? "<=" : ">",
+                              alpha, combined.tests > 1 ? " (twice the smaller test)" : ""));
   return lines;
 }
 
@@ -146,10 +169,10 @@ OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& 
   v.parts_checked = int64_t(bool(key.blackbox)) + int64_t(bool(key.regions)) +
                     int64_t(key.whitebox && model);
   const double part_alpha = v.part_alpha(), log10_part_alpha = std::log10(part_alpha);
-  double best_log10 = 0;
-  // Every part is judged the same way: its p-value against alpha / parts checked.
+  std::vector<double> part_log10_p;
+  // Every part is judged the same way: alone, its p-value against the part's share of alpha.
   auto consider = [&](double log10_p) {
-    best_log10 = std::min(best_log10, log10_p);
+    part_log10_p.push_back(log10_p);
     return log10_p <= log10_part_alpha;
   };
   if (key.whitebox) {
@@ -181,7 +204,8 @@ OwnershipVerdict decide_ownership(torch::jit::Module* model, const std::string& 
     r.verified = consider(r.decision.log10_p_value);
     v.regions = r;
   }
-  v.log10_p_value = std::min(0.0, best_log10 + std::log10(double(std::max<int64_t>(v.parts_checked, 1))));
+  v.combined = combine_parts(part_log10_p);
+  v.log10_p_value = v.combined.log10_p_value;
   v.p_value = std::pow(10.0, v.log10_p_value);
   v.verified = v.parts_checked > 0 && v.log10_p_value <= std::log10(alpha);
   return v;

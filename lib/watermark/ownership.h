@@ -1,9 +1,11 @@
 // The ownership decision: every check the owner's key supports, run on a suspect model (or, for
 // the black-box part alone, on the labels a remote model gave the key inputs), and the verdict.
-// One rule decides: each part checked yields an exact p-value (or a stated upper bound), and
-// ownership is proven when the smallest, multiplied by the number of parts checked (Bonferroni),
-// is at most alpha. So the verdict's false-claim probability is at most alpha, whichever part
-// proves it.
+// One rule decides: each part checked yields an exact p-value (or a stated upper bound), and two
+// tests of "the suspect is unrelated to the key" share alpha: the strongest part alone (its
+// p-value times the parts checked, Bonferroni) and every part together (Fisher's combination;
+// the parts draw their targets independently, so their p-values are independent under that
+// null). Ownership is proven when twice the smaller is at most alpha, so the verdict's
+// false-claim probability is at most alpha whichever test proves it. One part: its p-value.
 #pragma once
 
 #include <torch/script.h>
@@ -42,18 +44,35 @@ struct RegionVerdict {
   bool verified = false;  // p_value <= the per-part alpha
 };
 
+// The verdict's p-value from the parts' p-values (log10): with one part its own; with more, twice
+// the smaller of the strongest-part test and Fisher's combination (each at alpha / 2).
+struct CombinedPValue {
+  double log10_strongest_part = 0;  // the smallest part's p-value times the parts, at most 1
+  double log10_all_parts = 0;       // Fisher's combination of every part
+  double log10_p_value = 0;         // what the verdict compares with alpha
+  int64_t tests = 1;                // the tests alpha is shared between (1 or 2)
+};
+CombinedPValue combine_parts(const std::vector<double>& log10_p);
+
 struct OwnershipVerdict {
   bool verified = false;
   double alpha = kDefaultAlpha;
   int64_t parts_checked = 0;
-  double p_value = 1, log10_p_value = 0;  // the smallest part's, times parts_checked (at most 1)
+  double p_value = 1, log10_p_value = 0;  // the combined p-value (combine_parts), at most 1
+  CombinedPValue combined;
   std::optional<WhiteboxVerdict> whitebox;
   std::optional<BlackboxVerdict> blackbox;
   std::optional<RegionVerdict> regions;
 
-  double part_alpha() const { return alpha / double(std::max<int64_t>(parts_checked, 1)); }
-  // The report fields: verified, alpha, parts_checked, p_value, log10_p_value, whitebox,
-  // blackbox, regions, and for tables ber (white-box), mismatches and threshold (black-box).
+  // The level at which one part alone proves ownership: alpha shared by the tests, then by the
+  // parts (the strongest-part test's Bonferroni share).
+  double part_alpha() const {
+    int64_t parts = std::max<int64_t>(parts_checked, 1);
+    return alpha / double(parts * (parts > 1 ? 2 : 1));
+  }
+  // The report fields: verified, alpha, parts_checked, p_value, log10_p_value, combination
+  // (both tests' log10 p-values), whitebox, blackbox, regions, and for tables ber (white-box),
+  // mismatches and threshold (black-box).
   Json to_json() const;
   // One line per part, for the log.
   std::vector<std::string> summary() const;

@@ -1,4 +1,5 @@
-// Exact binomial tails by log-sum-exp over lgamma terms; the normal tail via erfc.
+// Exact binomial tails by log-sum-exp over lgamma terms; the normal tail via erfc; Fisher's
+// chi-square tail in closed form.
 #include "watermark/stats.h"
 
 #include <algorithm>
@@ -57,6 +58,22 @@ double binomial_upper_tail(int64_t n, int64_t k, double p) {
 
 double binomial_lower_tail(int64_t n, int64_t k, double p) {
   return std::pow(10.0, log10_binomial_lower_tail(n, k, p));
+}
+
+double log10_fisher_combined(const std::vector<double>& log10_p) {
+  if (log10_p.empty()) throw std::invalid_argument("fisher: no p-values");
+  // x = X / 2 = -sum ln p_i; P[chi^2(2k) >= 2x] = e^-x sum_{j<k} x^j / j!, summed in log space
+  // so that p-values far below the smallest double still combine exactly.
+  double x = 0;
+  for (double l : log10_p) x -= std::min(0.0, l) * std::log(10.0);
+  if (x == 0) return 0.0;
+  std::vector<double> terms;
+  for (size_t j = 0; j < log10_p.size(); ++j) {
+    terms.push_back(double(j) * std::log(x) - std::lgamma(double(j) + 1));
+  }
+  double top = *std::max_element(terms.begin(), terms.end()), sum = 0;
+  for (double t : terms) sum += std::exp(t - top);
+  return std::min(0.0, (-x + top + std::log(sum)) / std::log(10.0));
 }
 
 int64_t blackbox_threshold(int64_t keys, int64_t classes, double p) {

@@ -111,7 +111,9 @@ JSON
     expect_error_line "keyed regions change no key: drop --keys-out"
     ;;
   parts)
-    # --parts checks only the named parts, and the Bonferroni count is theirs alone.
+    # --parts checks only the named parts, and the verdict combines theirs alone: one part's
+    # p-value is its own; two parts give twice the smaller of the strongest part times 2 and
+    # Fisher's combination (e^-x (1 + x), x = -ln(p1 p2)).
     guard_base
     expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-wb.json" --model "$T/base.pt" --out "$T/wb.key"
     expect_exit 0 "$BIN/ds-gen-keys" --config "$T/keys-rg.json" --model "$T/base.pt" --keys "$T/wb.key" \
@@ -123,6 +125,18 @@ JSON
     $PY -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(not (r['parts_checked'] == 1 and
       'whitebox' not in r and r['inputs']['parts'] == ['regions']))" "$T/rg.json" ||
       fail "--parts regions checked $(json_get "$T/rg.json" "['parts_checked']") parts"
+    $PY - "$T/all.json" "$T/rg.json" <<'PY' || fail "the verdict does not follow the combination rule"
+import json, math, sys
+a, r = (json.load(open(p)) for p in sys.argv[1:])
+l = [a["whitebox"]["log10_p_value"], a["regions"]["log10_p_value"]]
+x = -sum(l) * math.log(10)
+fisher = min(0.0, (-x + math.log1p(x)) / math.log(10))
+strongest = min(0.0, min(l) + math.log10(2))
+expected = min(0.0, min(strongest, fisher) + math.log10(2))
+ok = abs(a["log10_p_value"] - expected) < 1e-9 and a["combination"]["tests"] == 2
+ok &= abs(r["log10_p_value"] - r["regions"]["log10_p_value"]) < 1e-12
+sys.exit(not ok)
+PY
     expect_exit 0 "$BIN/ds-verify" --keys "$T/both.key" --parts regions --export-queries "$T/q"
     answer_queries "$T/served.pt" "$T/q/queries.pt" "$T/served-labels.json"
     expect_exit 0 "$BIN/ds-verify" --keys "$T/both.key" --parts regions --predictions "$T/served-labels.json"
