@@ -4,7 +4,8 @@
 # keyed regions trained into the weights, and the guard for serving), then attacks the
 # file (weight shifting, FTAL with Adam and with SGD, overwriting, obfuscation at each SEED;
 # pruning and quantisation, which draw nothing) and the served model (hard-label extraction at
-# each SEED, distillation, input filters), and verifies every result with the owner's key; then
+# each SEED, by the same and by the other architecture, distillation, input filters), and
+# verifies every result with the owner's key; then
 # checks models that never saw the owner's (the pipeline's independently trained integrity
 # models, students of each unmarked pipeline model at each SEED) against the same key.
 # Prints one line per model; OUT/summary.txt holds them all, and
@@ -118,6 +119,13 @@ served_attacks() {  # a thief who only queries the served model
     run_attack ${x}extract-s$s $m $s "\"attack\": \"extract\", $student"
     heldout ${x}extract-s$s
     line ${x}extract-s$s
+  done
+  # Students of the other architecture (the pipeline's MLP for a CNN teacher, and back).
+  local other=mlp; [ "$ARCH" = mlp ] && other=cnn
+  local spec; spec=$($py -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['model']))" \
+    "$RUN/cfg/train-$other.json")
+  want extract-cross && for s in $SEEDS; do
+    attack ${x}extract-$other-s$s $m $s "\"attack\": \"extract\", \"student\": $spec, $student"
   done
   want distill && attack ${x}distill-t4 $m 7 '"attack": "distill", "attacker_fraction": 1.0, "temperature": 4, "epochs": 10'
   want filters || return 0
