@@ -59,7 +59,8 @@ if [ "$RESNET" = 1 ]; then
  "optimizer": {"name": "adam", "lr": 0.001}, "epochs": 1, "batch_size": 64, "seed": 1, "threads": 1}
 JSON
 fi
-for arch in mlp cnn resnet18; do $PY $EQ flops --arch $arch >"$W/flops-$arch.json"; done
+archs="mlp$([ "$CNN" = 1 ] && echo " cnn")$([ "$RESNET" = 1 ] && echo " resnet18")"
+for arch in $archs; do $PY $EQ flops --arch $arch >"$W/flops-$arch.json"; done
 # 100 suspects for the one-process scan (copies, so each is read from its own file).
 for i in $(seq -w 1 100); do cp "$W/marked.pt" "$W/suspect-$i.pt"; done
 ls "$W"/suspect-*.pt >"$W/suspects.txt"

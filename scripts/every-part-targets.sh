@@ -72,8 +72,12 @@ line() {  # NAME: the model's accuracy and each part's evidence, on stdout and i
   $py scripts/verdicts.py "$OUT" "$1" | tee -a "$OUT/summary.txt"
 }
 
+attack_config() {  # SEED JSON-FIELDS: an attack config on the run's data, half of it the thief's
+  echo "{\"data\": $DATA, \"seed\": $1, \"threads\": $THREADS, \"attacker_fraction\": 0.5, $2}"
+}
+
 run_attack() {  # NAME MODEL SEED JSON-FIELDS: the attack, then ds-verify on its output
-  echo "{\"data\": $DATA, \"seed\": $3, \"threads\": $THREADS, \"attacker_fraction\": 0.5, $4}" >"$OUT/$1.json"
+  attack_config "$3" "$4" >"$OUT/$1.json"
   [ -f "$OUT/$1.pt" ] || $B/ds-attack --config "$OUT/$1.json" --model "$2" --keys "$OUT/owner.key" \
     --out "$OUT/$1.pt" --report "$OUT/attack-$1.json" -q
   $B/ds-verify --keys "$OUT/owner.key" --model "$OUT/$1.pt" --report "$OUT/verify-$1.json" -q || true
@@ -121,12 +125,14 @@ served_attacks() {  # a thief who only queries the served model
     line ${x}extract-s$s
   done
   # Students of the other architecture (the pipeline's MLP for a CNN teacher, and back).
-  local other=mlp; [ "$ARCH" = mlp ] && other=cnn
-  local spec; spec=$($py -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['model']))" \
-    "$RUN/cfg/train-$other.json")
-  want extract-cross && for s in $SEEDS; do
-    attack ${x}extract-$other-s$s $m $s "\"attack\": \"extract\", \"student\": $spec, $student"
-  done
+  if want extract-cross; then
+    local other=mlp spec; [ "$ARCH" = mlp ] && other=cnn
+    spec=$($py -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['model']))" \
+      "$RUN/cfg/train-$other.json")
+    for s in $SEEDS; do
+      attack ${x}extract-$other-s$s $m $s "\"attack\": \"extract\", \"student\": $spec, $student"
+    done
+  fi
   want distill && attack ${x}distill-t4 $m 7 '"attack": "distill", "attacker_fraction": 1.0, "temperature": 4, "epochs": 10'
   want filters || return 0
   attack ${x}gaussian-0.5 $m 7 '"attack": "preprocess", "filter": "gaussian", "sigma": 0.5'
@@ -151,9 +157,10 @@ claims() {  # models that never saw the owner's: independent ones, students of u
     [ -f "$RUN/$t.pt" ] || continue
     for s in $SEEDS; do
       st=$RUN/students/$t-extract-s$s
-      echo "{\"data\": $DATA, \"seed\": $s, \"threads\": $THREADS, \"attacker_fraction\": 0.5, \"attack\": \"extract\", $student}" >"$st.json"
-      [ -f "$st.pt" ] || $B/ds-attack --config "$st.json" --model "$RUN/$t.pt" --out "$st.pt" \
-        --report "$st-attack.json" -q
+      if [ ! -f "$st.pt" ]; then  # a kept student keeps the config it was made with
+        attack_config "$s" "\"attack\": \"extract\", $student" >"$st.json"
+        $B/ds-attack --config "$st.json" --model "$RUN/$t.pt" --out "$st.pt" --report "$st-attack.json" -q
+      fi
       cp "$st-attack.json" "$OUT/attack-unmarked-$t-extract-s$s.json"
       $B/ds-verify --keys "$OUT/owner.key" --model "$st.pt" \
         --report "$OUT/verify-unmarked-$t-extract-s$s.json" -q || true

@@ -39,10 +39,9 @@ def line(out, name):
     if held:
         r = held["regions"]
         parts.append(f"held-out regions {r['matches']}/{r['queries']} p {r['p_value']:.2g}")
-    c = v.get("combination")
-    if c and c["tests"] > 1:
-        parts.append(f"strongest {10 ** c['strongest_part']['log10_p_value']:.2g} together "
-                     f"{10 ** c['all_parts']['log10_p_value']:.2g}")
+    t = tests(v)
+    if t:
+        parts.append(f"strongest {t[0]:.2g} together {t[1]:.2g}")
     parts.append(f"verdict p {v['p_value']:.2g} {'proven' if v['verified'] else 'NOT proven'}")
     return "  ".join(parts)
 
@@ -56,16 +55,17 @@ def row(out, name):
             f"{b['mismatches']}/{b['keys']}, {b['p_value']:.1e}" if b else "-",
             f"{r['matches']}/{r['queries']}, {r['p_value']:.1e}" if r else "-",
             f"{hr['matches']}/{hr['queries']}, {hr['p_value']:.1e}" if hr else "",
-            tests(v), f"{v['p_value']:.1e}", "**yes**" if v["verified"] else "no"]
+            "{:.1e}, {:.1e}".format(*t) if (t := tests(v)) else "-",
+            f"{v['p_value']:.1e}", "**yes**" if v["verified"] else "no"]
 
 
 def tests(v):
-    """The verdict's two tests: the strongest part alone, all parts together (Fisher)."""
+    """The verdict's two tests' p-values (the strongest part alone, all parts together), or
+    None where one part was checked and there was one test."""
     c = v.get("combination")
     if not c or c["tests"] < 2:
-        return "-"
-    return (f"{10 ** c['strongest_part']['log10_p_value']:.1e}, "
-            f"{10 ** c['all_parts']['log10_p_value']:.1e}")
+        return None
+    return 10 ** c["strongest_part"]["log10_p_value"], 10 ** c["all_parts"]["log10_p_value"]
 
 
 def natural(name):  # extract-s7 before extract-s10

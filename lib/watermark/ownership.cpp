@@ -71,7 +71,7 @@ CombinedPValue combine_parts(const std::vector<double>& log10_p) {
   c.log10_strongest_part =
       std::min(0.0, *std::min_element(log10_p.begin(), log10_p.end()) + std::log10(parts));
   c.log10_all_parts = log10_fisher_combined(log10_p);
-  c.tests = log10_p.size() > 1 ? 2 : 1;  // one part: both tests are its own p-value
+  c.tests = verdict_tests(int64_t(log10_p.size()));
   c.log10_p_value = std::min(0.0, std::min(c.log10_strongest_part, c.log10_all_parts) +
                                       std::log10(double(c.tests)));
   return c;

@@ -46,6 +46,10 @@ struct RegionVerdict {
 
 // The verdict's p-value from the parts' p-values (log10): with one part its own; with more, twice
 // the smaller of the strongest-part test and Fisher's combination (each at alpha / 2).
+// How many tests share alpha when `parts` parts are checked: 2, or 1 for a single part, whose
+// p-value is both tests at once.
+inline int64_t verdict_tests(int64_t parts) { return parts > 1 ? 2 : 1; }
+
 struct CombinedPValue {
   double log10_strongest_part = 0;  // the smallest part's p-value times the parts, at most 1
   double log10_all_parts = 0;       // Fisher's combination of every part
@@ -68,7 +72,7 @@ struct OwnershipVerdict {
   // parts (the strongest-part test's Bonferroni share).
   double part_alpha() const {
     int64_t parts = std::max<int64_t>(parts_checked, 1);
-    return alpha / double(parts * (parts > 1 ? 2 : 1));
+    return alpha / double(parts * verdict_tests(parts));
   }
   // The report fields: verified, alpha, parts_checked, p_value, log10_p_value, combination
   // (both tests' log10 p-values), whitebox, blackbox, regions, and for tables ber (white-box),
