@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "core/blas_kernels.h"
+#include "core/max_pool_kernel.h"
 #include "core/runtime.h"
 
 int main(int argc, char** argv) {
   ds::use_fast_blas_kernels(argv);  // the GEMMs the tools run
   ::testing::InitGoogleTest(&argc, argv);
   ds::configure_torchscript();
+  ds::install_max_pool_kernel();  // the pooling kernel the tools run
   return RUN_ALL_TESTS();
 }

@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "core/job.h"
+#include "core/max_pool_kernel.h"
 #include "core/runtime.h"
 
 namespace ds {
@@ -43,6 +44,7 @@ int run_tool(int argc, char** argv, const std::string& name, const std::string& 
   if (quiet) spdlog::set_level(spdlog::level::warn);
   if (verbose) spdlog::set_level(spdlog::level::debug);
   configure_torchscript();
+  install_max_pool_kernel();
   try {
     return body();
   } catch (const InputError& e) {
