@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "core/errors.h"
 #include "core/runtime.h"
@@ -134,6 +137,24 @@ NoisyLayer noisy_layer(torch::jit::Module& model, const std::string& layer, doub
   return n;
 }
 
+// The batch rows whose label is a carrier class, and their labels: a loop, not the four tensor
+// ops (select, nonzero, squeeze, select) that cost more than the work on the MLP's step.
+std::pair<torch::Tensor, torch::Tensor> carrier_rows(const torch::Tensor& y,
+                                                     const std::vector<bool>& is_carrier) {
+  torch::Tensor labels = y.contiguous();
+  const int64_t* p = labels.data_ptr<int64_t>();
+  std::vector<int64_t> rows, their_labels;
+  for (int64_t i = 0; i < labels.numel(); ++i) {
+    if (!is_carrier[size_t(p[i])]) continue;
+    rows.push_back(i);
+    their_labels.push_back(p[i]);
+  }
+  auto tensor = [](std::vector<int64_t>& v) {
+    return torch::from_blob(v.data(), {int64_t(v.size())}, torch::kInt64).clone();
+  };
+  return {tensor(rows), tensor(their_labels)};
+}
+
 // The DeepSigns embedding loss as a step function: cross-entropy + lambda1 * (pull of the
 // carriers' activations to their class centres + bounded separation of the centres + unit norm)
 // + lambda2 * payload BCE on the carriers' centres. `centres` (classes x width, requires grad)
@@ -153,8 +174,8 @@ StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_p
   terms->lambda2 = config.lambda2;
   const bool pull_mean = config.pull_reduction == "mean";
   const bool pull_carriers_only = config.pull_classes == "carriers";
-  torch::Tensor is_carrier = torch::zeros({num_classes}, torch::kBool);
-  for (int64_t c : key.carriers) is_carrier[c] = true;
+  std::vector<bool> is_carrier(size_t(num_classes), false);
+  for (int64_t c : key.carriers) is_carrier[size_t(c)] = true;
   const std::string layer = key.layer;
   const NoisyLayer noisy = noisy_layer(model, layer, config.pull_noise);
   // Few ops: on the MLP a step is ~10 ms and every extra op costs ~10 us. The pull touches only
@@ -171,9 +192,8 @@ StepFn whitebox_embed_step(torch::jit::Module& model, const std::string& model_p
     torch::Tensor labels = y;
     torch::Tensor rows;
     if (pull_carriers_only) {
-      rows = is_carrier.index_select(0, y).nonzero().squeeze(1);
+      std::tie(rows, labels) = carrier_rows(y, is_carrier);
       f = f.index_select(0, rows);
-      labels = y.index_select(0, rows);
     }
     if (noisy.noise_std > 0) {
       torch::Tensor in = taps.at(noisy.replay->input_tap());
