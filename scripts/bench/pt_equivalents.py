@@ -177,6 +177,18 @@ def cmd_flops(a):
     return {"forward_flops_per_sample": total[0]}
 
 
+def cmd_gemm(a):
+    """The best FP32 GEMM rate of this core (1024^3, the BLAS LibTorch runs): a measured ceiling
+    beside the nominal peak, which assumes the reported clock."""
+    x, y = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    best = float("inf")
+    for _ in range(20):
+        start = time.perf_counter()
+        x @ y
+        best = min(best, time.perf_counter() - start)
+    return {"gflops": 2 * 1024 ** 3 / best / 1e9}
+
+
 def cmd_embed_wb(a):
     x, y = load_split("train")
     key = torch.load(a.key)
@@ -284,7 +296,7 @@ def verify_one(model, key):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["train", "embed-wb", "embed-bb", "verify", "flops"])
+    p.add_argument("command", choices=["train", "embed-wb", "embed-bb", "verify", "flops", "gemm"])
     p.add_argument("--arch", default="mlp")
     p.add_argument("--model")
     p.add_argument("--key")
@@ -297,7 +309,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     out = {"train": cmd_train, "embed-wb": cmd_embed_wb, "embed-bb": cmd_embed_bb,
-           "verify": cmd_verify, "flops": cmd_flops}[a.command](a)
+           "verify": cmd_verify, "flops": cmd_flops, "gemm": cmd_gemm}[a.command](a)
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
     return 0
