@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include "core/batch_norm_kernel.h"
 #include "core/errors.h"
 #include "core/job.h"
 #include "core/max_pool_kernel.h"
@@ -45,6 +46,7 @@ int run_tool(int argc, char** argv, const std::string& name, const std::string& 
   if (verbose) spdlog::set_level(spdlog::level::debug);
   configure_torchscript();
   install_max_pool_kernel();
+  install_batch_norm_kernel();
   try {
     return body();
   } catch (const InputError& e) {
