@@ -7,8 +7,8 @@
 #   time (MLP, same rounds), ds-verify wall time from process start against the Python
 #   equivalent from interpreter start (MLP), 100 suspects verified in one process (suspects/s,
 #   one worker against PyTorch's one; and with the default key, one worker and one per core,
-#   process start to exit), peak RSS of each, and the white-box embedding overhead per epoch
-#   against plain fine-tuning.
+#   process start to exit), peak RSS of each, and the white-box embedding overhead per step
+#   against plain fine-tuning (MLP and CNN, the median of OVERHEAD_RUNS runs).
 # Prints a table; writes JSON with the ratios (>= 1: deepsigns as fast or faster) to $OUT.
 # Training rows also give the FLOP/s achieved (3x the forward FLOPs of the convolutions and
 # linear layers per sample, times samples/s) against one core's peak: the clock /proc/cpuinfo
@@ -16,13 +16,14 @@
 # name (AVX-512: 64, AVX2 with FMA: 32, AVX: 16, else 8); and against the best 1024^3 SGEMM
 # PyTorch runs in the same run, a measured ceiling (a core that boosts above the clock it
 # reports beats the nominal peak).
-# Usage: scripts/bench.sh   (env: REPEATS=3, OUT=runs/bench/bench.json, CNN=1, RESNET=1: a
+# Usage: scripts/bench.sh   (env: REPEATS=3, OVERHEAD_RUNS=5, OUT=runs/bench/bench.json, CNN=1, RESNET=1: a
 #   torchvision ResNet-18 prepared as a user model, 512 images of 3x32x32, batch 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${REPEATS:-3}
 OUT=${OUT:-runs/bench/bench.json}
 CNN=${CNN:-1}
+OVERHEAD_RUNS=${OVERHEAD_RUNS:-5}
 RESNET=${RESNET:-1}
 scripts/install-deps.sh
 scripts/build.sh
@@ -48,6 +49,10 @@ log "OpenBLAS kernels: ${BLAS:-none (not OpenBLAS)}"
 $B/ds-gen-keys -q --config "$W/keys.json" --model "$W/mlp.pt" --out "$W/wb.key"
 $B/ds-gen-keys -q --config configs/keys-blackbox.json --model "$W/mlp.pt" --out "$W/bb.cand"
 $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/mlp.pt" --keys "$W/wb.key" --out "$W/marked.pt"
+if [ "$CNN" = 1 ]; then  # for the embedding overhead on the CNN
+  $B/ds-train -q --config configs/train-cnn-fmnist.json --epochs 1 --out "$W/cnn.pt"
+  $B/ds-gen-keys -q --config "$W/keys.json" --model "$W/cnn.pt" --out "$W/cnn-wb.key"
+fi
 # The default key (profile for realignment, error correction): no PyTorch equivalent, measured alone.
 $B/ds-gen-keys -q --config configs/keys-whitebox.json --model "$W/mlp.pt" --out "$W/default.key"
 if [ "$RESNET" = 1 ]; then
@@ -113,10 +118,21 @@ for r in $(seq "$REPEATS"); do
     wall_rss "$W/ds-verify-default-$j.txt" $B/ds-verify -q --models-from "$W/suspects.txt" --keys "$W/default.key" --jobs $j
   done
 done
+# The embedding overhead, OVERHEAD_RUNS runs per model (each ds-embed-wm run times plain and
+# embedding steps alternately on the same batches, after its epoch).
+for r in $(seq "$OVERHEAD_RUNS"); do
+  log "overhead run $r/$OVERHEAD_RUNS"
+  for arch in mlp $([ "$CNN" = 1 ] && echo cnn); do
+    key="$W/wb.key"; [ "$arch" = mlp ] || key="$W/$arch-wb.key"
+    $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/$arch.pt" --keys "$key" --out "$W/e.pt" \
+      --report "$W/overhead-$arch-$r.json"
+  done
+done
 
-$PY - "$W" "$REPEATS" "$OUT" "$CNN" "$RESNET" <<'PY'
+$PY - "$W" "$REPEATS" "$OUT" "$CNN" "$RESNET" "$OVERHEAD_RUNS" <<'PY'
 import json, os, platform, statistics, sys
 w, repeats, out, cnn, resnet = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", sys.argv[5] == "1"
+overhead_runs = int(sys.argv[6])
 load = lambda name: [json.load(open(f"{w}/{name}-{r}.json")) for r in range(1, repeats + 1)]
 def walls(name):
     rows = [l.split() for l in open(f"{w}/{name}.txt")]
@@ -167,18 +183,21 @@ for j in (1, 0):
 row("start-up only: ds-verify --version vs import torch", "s", dl, pl, False, dlr, plr)
 # Overhead: each ds-embed-wm run times plain fine-tuning and embedding steps alternately on
 # the same batches (median of each); the median over runs counts.
-emb = load("ds-embed-wb")
-over = [x["timings"]["embed_overhead"] for x in emb]
-best = sorted(over)[len(over) // 2]
-res["whitebox_embed_overhead"] = {"median": best, "per_run": over}
+res["whitebox_embed_overhead"] = {}
+for arch in ["mlp"] + (["cnn"] if cnn else []):
+    over = [json.load(open(f"{w}/overhead-{arch}-{r}.json"))["timings"]["embed_overhead"]
+            for r in range(1, overhead_runs + 1)]
+    res["whitebox_embed_overhead"][arch] = {"median": sorted(over)[len(over) // 2], "per_run": over}
 json.dump(res, open(out, "w"), indent=2)
 print(f"{'benchmark':52}{'deepsigns':>11}{'PyTorch':>11}{'ratio':>7}{'RSS MiB':>9}{'(PyTorch)':>10}")
 for r in res["rows"]:
     f = "{:11.0f}" if r["unit"] == "samples/s" else "{:11.1f}" if r["unit"] == "suspects/s" else "{:11.3f}"
     print(f"{r['benchmark'] + ' [' + r['unit'] + ']':52}" + f.format(r["deepsigns"]) + f.format(r["pytorch"]) +
           f"{r['ratio']:7.2f}{r['deepsigns_peak_rss_mib']:9.0f}{r['pytorch_peak_rss_mib']:10.0f}")
-print(f"white-box embedding overhead per step vs plain fine-tuning (interleaved, median of runs): {100 * best:+.1f}% "
-      f"(per run: {', '.join(f'{100 * o:+.1f}%' for o in over)})")
+for arch, o in res["whitebox_embed_overhead"].items():
+    print(f"white-box embedding overhead per step vs plain fine-tuning, {arch} (interleaved, median of "
+          f"{len(o['per_run'])} runs): {100 * o['median']:+.1f}% (per run: "
+          f"{', '.join(f'{100 * x:+.1f}%' for x in o['per_run'])})")
 v = res["verify_100_default_key"]
 print(f"verify 100 mlp suspects, default key (realigned, error-corrected; no PyTorch equivalent): "
       f"{v['jobs_1']['suspects_per_second']:.1f} suspects/s on one worker, "
