@@ -3,17 +3,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cstring>
 
 #include "core/batch_norm_kernel.h"
+#include "test_util.h"
 
 namespace {
 
-bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
-  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
-  torch::Tensor x = a.contiguous(), y = b.contiguous();
-  return std::memcmp(x.data_ptr(), y.data_ptr(), size_t(x.nbytes())) == 0;
-}
+using ds::testing::same_bits;
 
 // One training-mode call through the dispatcher (the fast kernel) and one straight to
 // LibTorch's CPU kernel, each with its own copy of the running statistics.

@@ -3,18 +3,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cstring>
 #include <limits>
 
 #include "core/max_pool_kernel.h"
+#include "test_util.h"
 
 namespace {
 
-bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
-  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
-  torch::Tensor x = a.contiguous(), y = b.contiguous();
-  return std::memcmp(x.data_ptr(), y.data_ptr(), size_t(x.nbytes())) == 0;
-}
+using ds::testing::same_bits;
 
 // Values with many ties (small integers), and NaN, +inf and -inf sprinkled in.
 torch::Tensor awkward_input(std::vector<int64_t> shape, uint64_t seed) {

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -11,6 +12,13 @@
 #include "data/readers.h"
 
 namespace ds::testing {
+
+// The two tensors have the same shape, dtype and bytes.
+inline bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
+  torch::Tensor x = a.contiguous(), y = b.contiguous();
+  return std::memcmp(x.data_ptr(), y.data_ptr(), size_t(x.nbytes())) == 0;
+}
 
 // A fresh folder under the system temp dir, removed when the object goes away.
 class TempDir {

@@ -2,7 +2,6 @@
 #include "core/batch_norm_kernel.h"
 
 #include <ATen/ops/native_batch_norm_cpu_dispatch.h>
-#include <torch/library.h>
 #include <torch/torch.h>
 
 #include <atomic>
@@ -14,6 +13,8 @@
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "core/kernel_override.h"
 
 namespace ds {
 namespace {
@@ -190,21 +191,12 @@ Stats native_batch_norm(const at::Tensor& input, const c10::optional<at::Tensor>
   return {output, save_mean, save_invstd};
 }
 
-// Registering over LibTorch's kernel warns once on stderr; the override is deliberate.
-struct QuietWarnings : c10::WarningHandler {
-  void process(const c10::SourceLocation&, const std::string&, const bool) override {}
-};
-
 }  // namespace
 
 void install_batch_norm_kernel() {
   static std::once_flag once;
   std::call_once(once, [] {
-    QuietWarnings quiet;
-    c10::Warning::WarningHandlerGuard guard(&quiet);
-    static torch::Library* lib =
-        new torch::Library(torch::Library::IMPL, "aten", c10::DispatchKey::CPU, __FILE__, __LINE__);
-    lib->impl("native_batch_norm", TORCH_FN(native_batch_norm));
+    override_cpu_kernel("native_batch_norm", torch::CppFunction(TORCH_FN(native_batch_norm)));
   });
 }
 

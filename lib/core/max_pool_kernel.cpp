@@ -3,7 +3,6 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/ops/max_pool2d_with_indices_cpu_dispatch.h>
-#include <torch/library.h>
 #include <torch/torch.h>
 
 #if defined(__SSE2__)
@@ -15,6 +14,8 @@
 #include <limits>
 #include <mutex>
 #include <tuple>
+
+#include "core/kernel_override.h"
 
 namespace ds {
 namespace {
@@ -143,21 +144,12 @@ std::tuple<at::Tensor, at::Tensor> max_pool2d_with_indices(const at::Tensor& sel
   return {out, idx};
 }
 
-// Registering over LibTorch's kernel warns once on stderr; the override is deliberate.
-struct QuietWarnings : c10::WarningHandler {
-  void process(const c10::SourceLocation&, const std::string&, const bool) override {}
-};
-
 }  // namespace
 
 void install_max_pool_kernel() {
   static std::once_flag once;
   std::call_once(once, [] {
-    QuietWarnings quiet;
-    c10::Warning::WarningHandlerGuard guard(&quiet);
-    static torch::Library* lib =
-        new torch::Library(torch::Library::IMPL, "aten", c10::DispatchKey::CPU, __FILE__, __LINE__);
-    lib->impl("max_pool2d_with_indices", TORCH_FN(max_pool2d_with_indices));
+    override_cpu_kernel("max_pool2d_with_indices", torch::CppFunction(TORCH_FN(max_pool2d_with_indices)));
   });
 }
 

@@ -36,10 +36,23 @@ void unit_rows(const float* C, int64_t K, int64_t D, std::vector<double>& length
   }
 }
 
-// The K x K dot products of the rows of u, each summed over d in order. A sum is one chain of
-// dependent adds; four chains side by side overlap their latencies, and each pair is summed
-// once (u_k . u_j and u_j . u_k are the same products in the same order): the same bits as
-// the plain double loop, in a fraction of the time.
+// sum_d a[d] * b_r[d] for the four rows b_r = b + r * stride, each summed in index order in
+// its own chain: the same bits as four plain loops, with the chains' add latencies overlapped.
+template <typename T>
+void four_dots(const double* a, const T* b, int64_t stride, int64_t n, double out[4]) {
+  const T *b0 = b, *b1 = b0 + stride, *b2 = b1 + stride, *b3 = b2 + stride;
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (int64_t d = 0; d < n; ++d) {
+    s0 += a[d] * b0[d];
+    s1 += a[d] * b1[d];
+    s2 += a[d] * b2[d];
+    s3 += a[d] * b3[d];
+  }
+  out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
+// The K x K dot products of the rows of u, each summed over d in order, four at a time; each
+// pair once (u_k . u_j and u_j . u_k are the same products in the same order).
 std::vector<double> pairwise_dots(const std::vector<double>& u, int64_t K, int64_t D) {
   std::vector<double> dots(size_t(K * K), 0.0);
   auto store = [&](int64_t k, int64_t j, double v) {
@@ -50,15 +63,9 @@ std::vector<double> pairwise_dots(const std::vector<double>& u, int64_t K, int64
     const double* a = u.data() + k * D;
     int64_t j = k + 1;
     for (; j + 4 <= K; j += 4) {
-      const double *b0 = u.data() + j * D, *b1 = b0 + D, *b2 = b1 + D, *b3 = b2 + D;
-      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (int64_t d = 0; d < D; ++d) {
-        s0 += a[d] * b0[d];
-        s1 += a[d] * b1[d];
-        s2 += a[d] * b2[d];
-        s3 += a[d] * b3[d];
-      }
-      store(k, j, s0), store(k, j + 1, s1), store(k, j + 2, s2), store(k, j + 3, s3);
+      double s[4];
+      four_dots(a, u.data() + j * D, D, D, s);
+      for (int r = 0; r < 4; ++r) store(k, j + r, s[r]);
     }
     for (; j < K; ++j) {
       const double* b = u.data() + j * D;
@@ -145,21 +152,12 @@ double payload_term(const float* C, int64_t D, const CentreTerms& terms,
       payload += std::max(x, 0.0) - x * b + std::log1p(std::exp(-std::abs(x)));
       dz[n] = payload_weight * (1.0 / (1.0 + std::exp(-x)) - b);
     }
-    // g_d = sum_n dz_n A_dn, four rows of A at a time (see pairwise_dots).
+    // g_d = sum_n dz_n A_dn, four rows of A at a time.
     int64_t d = 0;
     for (; d + 4 <= D; d += 4) {
-      const float *r0 = A + d * N, *r1 = r0 + N, *r2 = r1 + N, *r3 = r2 + N;
-      double g0 = 0, g1 = 0, g2 = 0, g3 = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        g0 += dz[n] * r0[n];
-        g1 += dz[n] * r1[n];
-        g2 += dz[n] * r2[n];
-        g3 += dz[n] * r3[n];
-      }
-      grad[k * D + d] += g0;
-      grad[k * D + d + 1] += g1;
-      grad[k * D + d + 2] += g2;
-      grad[k * D + d + 3] += g3;
+      double g[4];
+      four_dots(dz.data(), A + d * N, N, N, g);
+      for (int r = 0; r < 4; ++r) grad[k * D + d + r] += g[r];
     }
     for (; d < D; ++d) {
       const float* row = A + d * N;
