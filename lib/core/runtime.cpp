@@ -6,6 +6,9 @@
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 #include <torch/torch.h>
 
+#include "core/batch_norm_kernel.h"
+#include "core/max_pool_kernel.h"
+
 namespace ds {
 
 void configure_torchscript() {
@@ -13,6 +16,11 @@ void configure_torchscript() {
   // InferenceMode tensors ("Inference tensors cannot be saved for backward"); the zoo's graphs
   // are plain op sequences that gain nothing from its optimisations on CPU.
   torch::jit::setGraphExecutorOptimize(false);
+}
+
+void install_fast_cpu_kernels() {
+  install_max_pool_kernel();
+  install_batch_norm_kernel();
 }
 
 void set_threads(int threads) {

@@ -9,6 +9,11 @@ namespace ds {
 // Runs TorchScript methods in the plain interpreter. Called by the tool skeleton and tests.
 void configure_torchscript();
 
+// Installs this process's faster CPU kernels, each with LibTorch's results bit for bit: max
+// pooling and batch norm (core/max_pool_kernel, core/batch_norm_kernel). Called by the tool
+// skeleton and the tests.
+void install_fast_cpu_kernels();
+
 // Sets LibTorch's intra-op threads and OpenBLAS's own pool to the same count, so the two
 // thread pools do not oversubscribe the cores.
 void set_threads(int threads);

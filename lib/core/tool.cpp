@@ -5,10 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "core/batch_norm_kernel.h"
 #include "core/errors.h"
 #include "core/job.h"
-#include "core/max_pool_kernel.h"
 #include "core/runtime.h"
 
 namespace ds {
@@ -45,8 +43,7 @@ int run_tool(int argc, char** argv, const std::string& name, const std::string& 
   if (quiet) spdlog::set_level(spdlog::level::warn);
   if (verbose) spdlog::set_level(spdlog::level::debug);
   configure_torchscript();
-  install_max_pool_kernel();
-  install_batch_norm_kernel();
+  install_fast_cpu_kernels();
   try {
     return body();
   } catch (const InputError& e) {
