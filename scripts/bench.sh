@@ -39,7 +39,9 @@ log() { echo "bench: $*" >&2; }
 # ---- inputs (not timed): a base MLP, a plain white-box key (no profile, no error correction:
 # the Python equivalent reads the bits the same way) and black-box candidates ----
 $PY scripts/derive-config.py configs/keys-whitebox.json "$W/keys.json" whitebox.ecc=none whitebox.profile_count=0
-$PY scripts/derive-config.py configs/embed-whitebox.json "$W/embed-wb.json" max_epochs=1 accuracy_budget=1
+$PY scripts/derive-config.py configs/embed-whitebox.json "$W/embed-wb.json" max_epochs=1 accuracy_budget=1 \
+  measure_overhead=false
+$PY scripts/derive-config.py "$W/embed-wb.json" "$W/embed-overhead.json" measure_overhead=true
 log "training the base MLP (3 epochs)"
 $B/ds-train -q --config configs/train-mlp-fmnist.json --epochs 3 --out "$W/mlp.pt" --report "$W/base.json"
 # Like with like: PyTorch runs on the OpenBLAS kernels the tools chose (lib/core/blas_kernels.cpp).
@@ -124,8 +126,8 @@ for r in $(seq "$OVERHEAD_RUNS"); do
   log "overhead run $r/$OVERHEAD_RUNS"
   for arch in mlp $([ "$CNN" = 1 ] && echo cnn); do
     key="$W/wb.key"; [ "$arch" = mlp ] || key="$W/$arch-wb.key"
-    $B/ds-embed-wm -q --config "$W/embed-wb.json" --model "$W/$arch.pt" --keys "$key" --out "$W/e.pt" \
-      --report "$W/overhead-$arch-$r.json"
+    $B/ds-embed-wm -q --config "$W/embed-overhead.json" --model "$W/$arch.pt" --keys "$key" \
+      --out "$W/e.pt" --report "$W/overhead-$arch-$r.json"
   done
 done
 

@@ -5,6 +5,7 @@
 
 
 #include "core/batch_norm_kernel.h"
+#include "core/runtime.h"
 #include "test_util.h"
 
 namespace {
@@ -37,7 +38,7 @@ void expect_same_as_libtorch(const torch::Tensor& x, bool affine, double momentu
 }  // namespace
 
 TEST(BatchNormKernel, SameBitsAsLibTorchInTraining) {
-  ds::install_batch_norm_kernel();
+  ds::install_fast_cpu_kernels();
   const int64_t before = ds::fast_batch_norm_calls();
   uint64_t seed = 1;
   int64_t calls = 0;
@@ -58,7 +59,7 @@ TEST(BatchNormKernel, SameBitsAsLibTorchInTraining) {
 }
 
 TEST(BatchNormKernel, OtherCallsGoToLibTorch) {
-  ds::install_batch_norm_kernel();
+  ds::install_fast_cpu_kernels();
   const int64_t before = ds::fast_batch_norm_calls();
   torch::Tensor x = torch::randn({4, 3, 5, 5});
   torch::Tensor rm = torch::zeros({3}), rv = torch::ones({3});
@@ -72,7 +73,7 @@ TEST(BatchNormKernel, OtherCallsGoToLibTorch) {
 }
 
 TEST(BatchNormKernel, GradientsThroughTheFastPathMatch) {
-  ds::install_batch_norm_kernel();
+  ds::install_fast_cpu_kernels();
   torch::Tensor x = torch::randn({16, 4, 6, 6}).requires_grad_(true);
   torch::Tensor w = torch::rand({4}).requires_grad_(true), b = torch::randn({4});
   torch::Tensor g = torch::randn({16, 4, 6, 6});

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/max_pool_kernel.h"
+#include "core/runtime.h"
 #include "test_util.h"
 
 namespace {
@@ -35,7 +36,7 @@ void expect_same_as_libtorch(const torch::Tensor& x, at::IntArrayRef kernel,
 }  // namespace
 
 TEST(MaxPoolKernel, SameBitsAndIndicesAsLibTorch) {
-  ds::install_max_pool_kernel();
+  ds::install_fast_cpu_kernels();
   const int64_t before = ds::fast_max_pool_calls();
   uint64_t seed = 1;
   for (auto shape : std::vector<std::vector<int64_t>>{
@@ -51,7 +52,7 @@ TEST(MaxPoolKernel, SameBitsAndIndicesAsLibTorch) {
 }
 
 TEST(MaxPoolKernel, OtherPoolingsGoToLibTorch) {
-  ds::install_max_pool_kernel();
+  ds::install_fast_cpu_kernels();
   const int64_t before = ds::fast_max_pool_calls();
   torch::Tensor x = awkward_input({2, 3, 9, 9}, 7);
   expect_same_as_libtorch(x, {3, 3}, {2, 2});                   // other window
@@ -65,7 +66,7 @@ TEST(MaxPoolKernel, OtherPoolingsGoToLibTorch) {
 }
 
 TEST(MaxPoolKernel, GradientsThroughTheFastPathMatch) {
-  ds::install_max_pool_kernel();
+  ds::install_fast_cpu_kernels();
   torch::Tensor x = torch::randn({4, 8, 12, 12}).requires_grad_(true);
   torch::Tensor w = torch::randn({4, 8, 6, 6});
   (torch::max_pool2d(x, {2, 2}) * w).sum().backward();

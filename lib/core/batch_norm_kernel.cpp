@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <tuple>
 #include <utility>
@@ -132,10 +131,11 @@ bool fast_path_applies(const at::Tensor& input, const c10::optional<at::Tensor>&
     return !t || !t->defined() ||
            (t->scalar_type() == at::kFloat && t->is_contiguous() && t->dim() == 1);
   };
+  // A plane of one value is LibTorch's channels-last case, with other sums.
   return training && input.scalar_type() == at::kFloat && input.is_contiguous() &&
-         input.dim() >= 3 && input.numel() > 0 && input.numel() / input.size(0) / input.size(1) > 1 &&
-         input.size(0) * (input.numel() / input.size(0) / input.size(1)) > 1 && plain(weight) &&
-         plain(bias) && plain(running_mean) && plain(running_var);
+         input.dim() >= 3 && input.numel() > 0 &&
+         input.numel() / input.size(0) / input.size(1) > 1 && plain(weight) && plain(bias) &&
+         plain(running_mean) && plain(running_var);
 }
 
 Stats native_batch_norm(const at::Tensor& input, const c10::optional<at::Tensor>& weight,
@@ -151,36 +151,36 @@ Stats native_batch_norm(const at::Tensor& input, const c10::optional<at::Tensor>
     return libtorch();
   const int64_t batch = input.size(0), channels = input.size(1);
   const int64_t plane = input.numel() / batch / channels, n = batch * plane;
-  std::vector<float> mean(static_cast<size_t>(channels)), var_sum(static_cast<size_t>(channels));
-  channel_sums(input.data_ptr<float>(), batch, channels, plane, mean.data(), var_sum.data());
+  auto data = [](const c10::optional<at::Tensor>& t) {
+    return t && t->defined() ? t->data_ptr<float>() : nullptr;
+  };
+  at::Tensor save_mean = at::empty({channels}, input.options());
+  float* mean = save_mean.data_ptr<float>();
+  std::vector<float> var_sum(static_cast<size_t>(channels));
+  channel_sums(input.data_ptr<float>(), batch, channels, plane, mean, var_sum.data());
 
   // LibTorch's bookkeeping, in its types: invstd from var_sum / n in float, then in double.
-  at::Tensor save_mean = at::empty({channels}, input.options());
   at::Tensor save_invstd = at::empty({channels}, input.options());
   at::Tensor eval_var = at::empty({channels}, input.options());
   at::Tensor eval_weight = at::empty({channels}, input.options());
-  const float* w = weight && weight->defined() ? weight->data_ptr<float>() : nullptr;
+  const float* w = data(weight);
   float* ew = eval_weight.data_ptr<float>();
-  float* sm = save_mean.data_ptr<float>();
   float* si = save_invstd.data_ptr<float>();
   float* ev = eval_var.data_ptr<float>();
   for (int64_t c = 0; c < channels; ++c) {
     const double var = var_sum[size_t(c)] / n;
-    sm[c] = mean[size_t(c)];
     si[c] = (var != 0 || eps != 0) ? float(1.0 / std::sqrt(var + eps)) : 0.0f;
     auto stand_in = eval_stand_in(si[c], w ? w[c] : 1.0f, float(eps));
     if (!stand_in) return libtorch();
     std::tie(ev[c], ew[c]) = *stand_in;
   }
   ++fast_calls;
-  const bool has_rm = running_mean && running_mean->defined();
-  const bool has_rv = running_var && running_var->defined();
-  float* rm = has_rm ? running_mean->data_ptr<float>() : nullptr;
-  float* rv = has_rv ? running_var->data_ptr<float>() : nullptr;
+  float* rm = data(running_mean);
+  float* rv = data(running_var);
   // LibTorch blends in float, except the unbiased variance, which it holds in double.
   const float m = float(momentum);
   for (int64_t c = 0; c < channels; ++c) {
-    if (rm) rm[c] = m * mean[size_t(c)] + (1 - m) * rm[c];
+    if (rm) rm[c] = m * mean[c] + (1 - m) * rm[c];
     if (rv) {
       const double unbiased = var_sum[size_t(c)] / (n - 1);
       rv[c] = float(m * unbiased + (1 - m) * rv[c]);
@@ -194,10 +194,7 @@ Stats native_batch_norm(const at::Tensor& input, const c10::optional<at::Tensor>
 }  // namespace
 
 void install_batch_norm_kernel() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    override_cpu_kernel("native_batch_norm", torch::CppFunction(TORCH_FN(native_batch_norm)));
-  });
+  override_cpu_kernel("native_batch_norm", torch::CppFunction(TORCH_FN(native_batch_norm)));
 }
 
 int64_t fast_batch_norm_calls() { return fast_calls.load(); }

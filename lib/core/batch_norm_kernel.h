@@ -10,7 +10,7 @@ namespace ds {
 // order as LibTorch (so the same bits) several channels at a time, updates the running
 // statistics as LibTorch does, and normalises through LibTorch's own kernel; every other call,
 // and any channel whose statistics it cannot hand over exactly, goes to LibTorch unchanged.
-// Idempotent; the tool skeleton and the tests call it.
+// Called once, by install_fast_cpu_kernels (runtime.h).
 void install_batch_norm_kernel();
 
 // How many calls the fast path has handled in this process (tests check the routing).

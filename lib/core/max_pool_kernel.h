@@ -9,7 +9,7 @@ namespace ds {
 // handles the pooling every zoo CNN uses (2x2 windows, stride 2, no padding or dilation,
 // contiguous float32) about 10x faster and passes every other call to LibTorch's own kernel.
 // Outputs and indices are bit for bit LibTorch's (the same scan order, tie and NaN rules), so
-// models, keys and reports do not change. Idempotent; the tool skeleton and the tests call it.
+// models, keys and reports do not change. Called once, by install_fast_cpu_kernels (runtime.h).
 void install_max_pool_kernel();
 
 // How many calls the fast path has handled in this process (tests check the routing).

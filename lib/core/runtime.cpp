@@ -6,6 +6,8 @@
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 #include <torch/torch.h>
 
+#include <mutex>
+
 #include "core/batch_norm_kernel.h"
 #include "core/max_pool_kernel.h"
 
@@ -19,8 +21,11 @@ void configure_torchscript() {
 }
 
 void install_fast_cpu_kernels() {
-  install_max_pool_kernel();
-  install_batch_norm_kernel();
+  static std::once_flag once;
+  std::call_once(once, [] {
+    install_max_pool_kernel();
+    install_batch_norm_kernel();
+  });
 }
 
 void set_threads(int threads) {

@@ -11,7 +11,7 @@ void configure_torchscript();
 
 // Installs this process's faster CPU kernels, each with LibTorch's results bit for bit: max
 // pooling and batch norm (core/max_pool_kernel, core/batch_norm_kernel). Called by the tool
-// skeleton and the tests.
+// skeleton and the tests; idempotent.
 void install_fast_cpu_kernels();
 
 // Sets LibTorch's intra-op threads and OpenBLAS's own pool to the same count, so the two

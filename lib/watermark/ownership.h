@@ -44,12 +44,12 @@ struct RegionVerdict {
   bool verified = false;  // p_value <= the per-part alpha
 };
 
-// The verdict's p-value from the parts' p-values (log10): with one part its own; with more, twice
-// the smaller of the strongest-part test and Fisher's combination (each at alpha / 2).
 // How many tests share alpha when `parts` parts are checked: 2, or 1 for a single part, whose
 // p-value is both tests at once.
 inline int64_t verdict_tests(int64_t parts) { return parts > 1 ? 2 : 1; }
 
+// The verdict's p-value from the parts' p-values (log10): with one part its own; with more, twice
+// the smaller of the strongest-part test and Fisher's combination (each at alpha / 2).
 struct CombinedPValue {
   double log10_strongest_part = 0;  // the smallest part's p-value times the parts, at most 1
   double log10_all_parts = 0;       // Fisher's combination of every part
